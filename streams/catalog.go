@@ -1,0 +1,213 @@
+package streams
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+)
+
+// Cleanup is a topic's cleanup.policy.
+type Cleanup string
+
+const (
+	CleanupDelete  Cleanup = "delete"
+	CleanupCompact Cleanup = "compact"
+)
+
+// DLQSuffix names a topic's dead-letter twin: "raw.web.v1" → "raw.web.v1.dlq".
+const DLQSuffix = ".dlq"
+
+// Topic declares one topic of the bus.
+type Topic struct {
+	Name       string
+	Partitions int32
+	// Retention is retention.ms; 0 keeps records for ever.
+	Retention time.Duration
+	Cleanup   Cleanup
+	// Key says what the record key is, for people.
+	Key string
+	// PayloadType is the event type every envelope on the topic carries.
+	// It is empty for dead-letter topics, which hold records as they were.
+	PayloadType string
+	Description string
+}
+
+// IsDLQ reports whether t is a dead-letter topic.
+func (t Topic) IsDLQ() bool { return strings.HasSuffix(t.Name, DLQSuffix) }
+
+// configs returns the topic configs kadm creates it with.
+func (t Topic) configs() map[string]*string {
+	retention := int64(-1)
+	if t.Retention > 0 {
+		retention = t.Retention.Milliseconds()
+	}
+	return map[string]*string{
+		"cleanup.policy": kadm.StringPtr(string(t.Cleanup)),
+		"retention.ms":   kadm.StringPtr(strconv.FormatInt(retention, 10)),
+	}
+}
+
+// DLQ returns t's dead-letter twin.
+func (t Topic) DLQ() Topic {
+	return Topic{
+		Name:        t.Name + DLQSuffix,
+		Partitions:  1,
+		Retention:   30 * 24 * time.Hour,
+		Cleanup:     CleanupDelete,
+		Key:         "the failed record's key",
+		Description: "records of " + t.Name + " that a stage could not process, unchanged, with the reason in dlq.* headers",
+	}
+}
+
+// ErrUnknownTopic is returned for a topic the catalog does not declare.
+var ErrUnknownTopic = errors.New("unknown topic")
+
+// Catalog is the set of declared topics. It is immutable.
+type Catalog struct {
+	topics []Topic
+	byName map[string]Topic
+}
+
+// NewCatalog returns a catalog of topics, each with its dead-letter twin.
+func NewCatalog(topics ...Topic) (*Catalog, error) {
+	c := &Catalog{byName: make(map[string]Topic)}
+	add := func(t Topic) error {
+		if _, dup := c.byName[t.Name]; dup {
+			return fmt.Errorf("topic %q declared twice", t.Name)
+		}
+		c.byName[t.Name] = t
+		c.topics = append(c.topics, t)
+		return nil
+	}
+	for _, t := range topics {
+		if t.Name == "" || t.Partitions < 1 || (t.Cleanup != CleanupDelete && t.Cleanup != CleanupCompact) {
+			return nil, fmt.Errorf("topic %q: name, partitions >= 1 and a cleanup policy are required", t.Name)
+		}
+		if t.IsDLQ() {
+			return nil, fmt.Errorf("topic %q: dead-letter twins are added by the catalog", t.Name)
+		}
+		if err := add(t); err != nil {
+			return nil, err
+		}
+		if err := add(t.DLQ()); err != nil {
+			return nil, err
+		}
+	}
+	slices.SortFunc(c.topics, func(a, b Topic) int { return strings.Compare(a.Name, b.Name) })
+	return c, nil
+}
+
+// DefaultCatalog declares fairstream's topics (DESIGN.md §1). Later stages
+// add theirs here.
+func DefaultCatalog() *Catalog {
+	raw := func(source, payload, key string) Topic {
+		return Topic{
+			Name: "raw." + source + ".v1", Partitions: 6, Cleanup: CleanupDelete,
+			Key: key, PayloadType: payload,
+			Description: "raw events from the " + source + " connector, signed by the worker",
+		}
+	}
+	c, err := NewCatalog(
+		raw("twitter", "raw.tweet/v1", "tweet ID"),
+		raw("web", "raw.web/v1", "canonical URL"),
+		raw("discord", "raw.discord/v1", "channel ID"),
+		raw("telegram", "raw.telegram/v1", "chat ID"),
+		raw("podcast", "raw.podcast/v1", "feed URL"),
+		Topic{
+			Name: "docs.structured.v1", Partitions: 6, Cleanup: CleanupDelete,
+			Key: "document ID", PayloadType: "doc.structured/v1",
+			Description: "every raw event in one structured Document shape (the structure stage)",
+		},
+	)
+	if err != nil {
+		panic(fmt.Sprintf("streams: default catalog: %v", err)) // static data; caught by every test
+	}
+	return c
+}
+
+// Topics returns every topic, dead-letter twins included, sorted by name.
+func (c *Catalog) Topics() []Topic { return slices.Clone(c.topics) }
+
+// Lookup returns the topic named name.
+func (c *Catalog) Lookup(name string) (Topic, error) {
+	t, ok := c.byName[name]
+	if !ok {
+		names := make([]string, 0, len(c.topics))
+		for _, t := range c.topics {
+			if !t.IsDLQ() {
+				names = append(names, t.Name)
+			}
+		}
+		return Topic{}, fmt.Errorf("%w %q (the catalog declares %s, each with a %s twin)", ErrUnknownTopic, name, strings.Join(names, ", "), DLQSuffix)
+	}
+	return t, nil
+}
+
+// TopicResult is what EnsureTopics did with one topic.
+type TopicResult struct {
+	Topic   Topic
+	Created bool
+	// Partitions is the partition count the topic has on the cluster.
+	Partitions int32
+	// Warning is set when an existing topic differs from its declaration.
+	Warning string
+}
+
+// EnsureTopics creates the topics that do not exist; it is idempotent. An
+// existing topic is left as it is, with a Warning if its partition count
+// differs from the declaration.
+func EnsureTopics(ctx context.Context, adm *kadm.Client, replicationFactor int16, topics ...Topic) ([]TopicResult, error) {
+	if len(topics) == 0 {
+		return nil, nil
+	}
+	results := make([]TopicResult, 0, len(topics))
+	var errs []error
+	for _, t := range topics {
+		resp, err := adm.CreateTopic(ctx, t.Partitions, replicationFactor, t.configs(), t.Name)
+		res := TopicResult{Topic: t, Partitions: t.Partitions}
+		switch {
+		case err == nil:
+			res.Created = true
+		case errors.Is(err, kerr.TopicAlreadyExists) || errors.Is(resp.Err, kerr.TopicAlreadyExists):
+		default:
+			errs = append(errs, fmt.Errorf("create topic %s: %w", t.Name, err))
+			continue
+		}
+		results = append(results, res)
+	}
+	if len(errs) > 0 {
+		return results, errors.Join(errs...)
+	}
+	// Compare existing topics with their declarations.
+	names := make([]string, 0, len(results))
+	for _, r := range results {
+		if !r.Created {
+			names = append(names, r.Topic.Name)
+		}
+	}
+	if len(names) == 0 {
+		return results, nil
+	}
+	details, err := adm.ListTopics(ctx, names...)
+	if err != nil {
+		return results, fmt.Errorf("describe topics: %w", err)
+	}
+	for i, r := range results {
+		d, ok := details[r.Topic.Name]
+		if r.Created || !ok || d.Err != nil {
+			continue
+		}
+		results[i].Partitions = int32(len(d.Partitions))
+		if results[i].Partitions != r.Topic.Partitions {
+			results[i].Warning = fmt.Sprintf("has %d partitions, the catalog declares %d", results[i].Partitions, r.Topic.Partitions)
+		}
+	}
+	return results, nil
+}
