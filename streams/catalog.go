@@ -11,6 +11,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 )
 
 // Cleanup is a topic's cleanup.policy.
@@ -33,6 +35,9 @@ type Topic struct {
 	Cleanup   Cleanup
 	// Key says what the record key is, for people.
 	Key string
+	// KeyField is the payload field (dotted for nested messages) whose
+	// value is the key, for tools that produce bare payloads; "" for none.
+	KeyField string
 	// PayloadType is the event type every envelope on the topic carries.
 	// It is empty for dead-letter topics, which hold records as they were.
 	PayloadType string
@@ -52,6 +57,35 @@ func (t Topic) configs() map[string]*string {
 		"cleanup.policy": kadm.StringPtr(string(t.Cleanup)),
 		"retention.ms":   kadm.StringPtr(strconv.FormatInt(retention, 10)),
 	}
+}
+
+// KeyOf returns the key of a payload bound for t: the value of KeyField, or
+// "" when t has none or the field is unset.
+func (t Topic) KeyOf(m proto.Message) string {
+	if t.KeyField == "" {
+		return ""
+	}
+	msg := m.ProtoReflect()
+	path := strings.Split(t.KeyField, ".")
+	for i, name := range path {
+		fd := msg.Descriptor().Fields().ByName(protoreflect.Name(name))
+		if fd == nil || fd.IsList() || fd.IsMap() || !msg.Has(fd) {
+			return ""
+		}
+		v := msg.Get(fd)
+		if i < len(path)-1 {
+			if fd.Message() == nil {
+				return ""
+			}
+			msg = v.Message()
+			continue
+		}
+		if fd.Message() != nil || fd.Kind() == protoreflect.BytesKind {
+			return ""
+		}
+		return v.String()
+	}
+	return ""
 }
 
 // DLQ returns t's dead-letter twin.
@@ -107,22 +141,22 @@ func NewCatalog(topics ...Topic) (*Catalog, error) {
 // DefaultCatalog declares fairstream's topics (DESIGN.md §1). Later stages
 // add theirs here.
 func DefaultCatalog() *Catalog {
-	raw := func(source, payload, key string) Topic {
+	raw := func(source, payload, key, keyField string) Topic {
 		return Topic{
 			Name: "raw." + source + ".v1", Partitions: 6, Cleanup: CleanupDelete,
-			Key: key, PayloadType: payload,
+			Key: key, KeyField: keyField, PayloadType: payload,
 			Description: "raw events from the " + source + " connector, signed by the worker",
 		}
 	}
 	c, err := NewCatalog(
-		raw("twitter", "raw.tweet/v1", "tweet ID"),
-		raw("web", "raw.web/v1", "canonical URL"),
-		raw("discord", "raw.discord/v1", "channel ID"),
-		raw("telegram", "raw.telegram/v1", "chat ID"),
-		raw("podcast", "raw.podcast/v1", "feed URL"),
+		raw("twitter", "raw.tweet/v1", "tweet ID", "id"),
+		raw("web", "raw.web/v1", "canonical URL", "url"),
+		raw("discord", "raw.discord/v1", "channel ID", "channel_id"),
+		raw("telegram", "raw.telegram/v1", "chat ID", "chat.id"),
+		raw("podcast", "raw.podcast/v1", "feed URL", "feed_url"),
 		Topic{
 			Name: "docs.structured.v1", Partitions: 6, Cleanup: CleanupDelete,
-			Key: "document ID", PayloadType: "doc.structured/v1",
+			Key: "document ID", KeyField: "id", PayloadType: "doc.structured/v1",
 			Description: "every raw event in one structured Document shape (the structure stage)",
 		},
 	)

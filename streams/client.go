@@ -17,7 +17,6 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 	"github.com/twmb/franz-go/plugin/kprom"
-	"github.com/twmb/franz-go/plugin/kslog"
 
 	"github.com/fairstream/fairstream/schemas"
 )
@@ -78,7 +77,7 @@ func (c Config) clientOpts(role string, o *options) ([]kgo.Opt, error) {
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(c.Brokers...),
 		kgo.ClientID(c.clientID(role)),
-		kgo.WithLogger(kslog.New(o.logger.With("client", c.clientID(role)))),
+		kgo.WithLogger(kgoLogger{o.logger.With("client", c.clientID(role))}),
 		kgo.WithHooks(&connLogger{log: o.logger, last: map[string]time.Time{}}),
 	}
 	if hook := o.metrics.kafkaHook(); hook != nil {
@@ -233,3 +232,34 @@ func (l *connLogger) OnBrokerConnect(meta kgo.BrokerMetadata, _ time.Duration, _
 }
 
 var _ kgo.Hook = (*kprom.Metrics)(nil)
+
+// kgoLogger hands franz-go's logs to slog one level down: its info logs
+// narrate every metadata refresh and rebalance, which is debug detail for
+// fairstream; its warnings and errors stay what they are.
+type kgoLogger struct{ log *slog.Logger }
+
+var _ kgo.Logger = kgoLogger{}
+
+func (l kgoLogger) Level() kgo.LogLevel {
+	ctx := context.Background()
+	switch {
+	case l.log.Enabled(ctx, slog.LevelDebug):
+		return kgo.LogLevelInfo
+	case l.log.Enabled(ctx, slog.LevelWarn):
+		return kgo.LogLevelWarn
+	case l.log.Enabled(ctx, slog.LevelError):
+		return kgo.LogLevelError
+	}
+	return kgo.LogLevelNone
+}
+
+func (l kgoLogger) Log(level kgo.LogLevel, msg string, keyvals ...any) {
+	lv := slog.LevelDebug
+	switch level {
+	case kgo.LogLevelError:
+		lv = slog.LevelError
+	case kgo.LogLevelWarn:
+		lv = slog.LevelWarn
+	}
+	l.log.Log(context.Background(), lv, msg, keyvals...)
+}

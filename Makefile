@@ -1,0 +1,56 @@
+# fairstream — see README.md.
+#   make run    the whole stack on embedded defaults (fairstream dev)
+#   make test   every test; installs what a fresh machine lacks
+
+SHELL := /bin/bash
+export FAIRSTREAM_CACHE ?= $(HOME)/.cache/fairstream
+GO      ?= go
+BUF     := $(GO) tool -modfile=../tools/go.mod buf
+BIN     := bin/fairstream
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -X github.com/fairstream/fairstream/cmd/fairstream/internal/cli.version=$(VERSION)
+
+.PHONY: all build run test test-short tools lint generate schemas-check schemas-release bench clean
+
+all: build
+
+build:
+	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/fairstream
+
+run: build
+	$(BIN) dev
+
+# kcat is the non-Go Kafka client the end-to-end test drives the embedded
+# broker with; make test requires it rather than skipping that test.
+tools:
+	@deploy/local/ensure-tools
+
+test: tools lint
+	FAIRSTREAM_TEST_REQUIRE=kcat $(GO) test -race -count=1 -timeout 30m ./...
+
+test-short:
+	$(GO) test -short ./...
+
+lint:
+	@out=$$(gofmt -l $$(git ls-files -co --exclude-standard '*.go')); \
+	  if [ -n "$$out" ]; then echo "gofmt needed on:"; echo "$$out"; exit 1; fi
+	$(GO) vet ./...
+
+generate:
+	cd schemas && rm -f fairstreampb/*.pb.go && $(BUF) generate
+
+schemas-check:
+	cd schemas && $(BUF) lint
+	cd schemas && $(BUF) breaking proto --against released/fairstream.v1.binpb
+	$(GO) test -count=1 -run 'TestBufBreaking|TestGeneratedCodeUpToDate|TestReleasedEventTypes|TestCheckCompatible' ./schemas
+
+# Only when a schema version is released: the new compatibility baseline.
+schemas-release: schemas-check
+	cd schemas && $(BUF) build --exclude-source-info -o released/fairstream.v1.binpb
+
+# Benchmarks: runner vs raw franz-go loops on kfake, ratios in docs/benchmarks.md.
+bench:
+	@deploy/local/bench
+
+clean:
+	rm -rf bin

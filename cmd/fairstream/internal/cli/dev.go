@@ -1,0 +1,120 @@
+package cli
+
+import (
+	"errors"
+	"fmt"
+	"os"
+	"sync"
+
+	"github.com/spf13/cobra"
+
+	"github.com/fairstream/fairstream/streams"
+	"github.com/fairstream/fairstream/streams/embedded"
+)
+
+func (a *app) devCmd() *cobra.Command {
+	cmd := &cobra.Command{
+		Use:   "dev",
+		Short: "Run every component in one process on the embedded defaults",
+		Long: `Run the whole stack in one process: the embedded Kafka broker (kfake,
+persisted under data_dir/kafka), the metrics endpoint, and the processors
+listed in dev.processors. It prints where each service listens and runs
+until SIGINT or SIGTERM. Any Kafka client can use the broker, for example
+'kcat -b 127.0.0.1:9092 -L'.`,
+		Args: cobra.NoArgs,
+	}
+	def := DefaultConfig()
+	fs := cmd.Flags()
+	fs.String("broker-listen", def.Broker.Listen, "address of the embedded Kafka broker (loopback only)")
+	fs.String("metrics-listen", def.Metrics.Listen, "address of the Prometheus /metrics endpoint; empty disables it")
+	a.bind(fs, "broker.listen", "broker-listen")
+	a.bind(fs, "metrics.listen", "metrics-listen")
+	cmd.RunE = func(cmd *cobra.Command, _ []string) error {
+		if err := a.setup(); err != nil {
+			return err
+		}
+		return a.runDev(cmd)
+	}
+	return cmd
+}
+
+func (a *app) runDev(cmd *cobra.Command) error {
+	ctx := cmd.Context()
+	cfg := a.cfg
+	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
+		return fmt.Errorf("data_dir: %w", err)
+	}
+	stopMetrics, metricsAddr, err := a.serveMetrics(ctx)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
+
+	bcfg := cfg.Broker
+	bcfg.DataDir = cfg.brokerDataDir()
+	a.log.Info("starting the embedded broker", "listen", bcfg.Listen, "data_dir", bcfg.DataDir)
+	broker, err := embedded.Start(ctx, bcfg, streams.DefaultCatalog(), a.log)
+	if err != nil {
+		if errors.Is(err, embedded.ErrPortInUse) {
+			return exitError{exitFailure, err}
+		}
+		return err
+	}
+	defer broker.Close()
+	// Every component of the dev stack talks to the embedded broker.
+	a.cfg.Kafka.Brokers = []string{broker.Addr()}
+
+	var runners []*streams.Runner
+	for _, name := range cfg.Dev.Processors {
+		def, err := lookupProcessor(name)
+		if err != nil {
+			return err
+		}
+		r, err := def.build(a)
+		if err != nil {
+			return err
+		}
+		runners = append(runners, r)
+	}
+
+	out := a.stdout
+	fmt.Fprintf(out, "fairstream dev is running (Ctrl-C stops it)\n")
+	fmt.Fprintf(out, "  kafka broker   %-24s log in %s\n", broker.Addr(), bcfg.DataDir)
+	if metricsAddr != "" {
+		fmt.Fprintf(out, "  metrics        http://%s/metrics\n", metricsAddr)
+	}
+	for _, r := range runners {
+		s := r.Spec()
+		fmt.Fprintf(out, "  processor      %-24s %v -> %v\n", s.Name, s.Inputs, s.Outputs)
+	}
+	if f, ok := out.(interface{ Sync() error }); ok {
+		_ = f.Sync()
+	}
+
+	// Run until a signal, or until a component fails; then stop them all.
+	errc := make(chan error, len(runners))
+	var wg sync.WaitGroup
+	for _, r := range runners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := r.Run(ctx); err != nil && ctx.Err() == nil {
+				errc <- fmt.Errorf("processor %s: %w", r.Spec().Name, err)
+			}
+		}()
+	}
+	var runErr error
+	select {
+	case <-ctx.Done():
+		a.log.Info("shutting down")
+	case runErr = <-errc:
+		a.log.Error("a component failed; shutting down", "err", runErr)
+	}
+	for _, r := range runners {
+		r.Close()
+	}
+	wg.Wait()
+	broker.Close()
+	a.log.Info("stopped")
+	return runErr
+}
