@@ -53,7 +53,7 @@ func skipShort(t *testing.T) {
 }
 
 // buf runs the pinned buf with args in the schemas directory and returns its
-// combined output. Paths in args are relative to the schemas directory.
+// output. Paths in args are relative to the schemas directory.
 func buf(t *testing.T, args ...string) (string, error) {
 	t.Helper()
 	skipShort(t)
@@ -65,15 +65,21 @@ func buf(t *testing.T, args ...string) (string, error) {
 	cmd := exec.Command(goBin, append([]string{"tool", "-modfile=../tools/go.mod", "buf"}, args...)...)
 	cmd.Dir = dir
 	cmd.Env = append(os.Environ(), "GOWORK=off", "NO_COLOR=1")
-	var out bytes.Buffer
-	cmd.Stdout = &out
-	cmd.Stderr = &out
+	// buf reports on stdout. Stderr also carries the go command's own
+	// progress ("go: downloading ...") on a cold module cache, so it is
+	// only returned with a failure.
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout = &stdout
+	cmd.Stderr = &stderr
 	err = cmd.Run()
 	var exit *exec.ExitError
 	if err != nil && !errors.As(err, &exit) {
 		t.Fatalf("run %s: %v", cmd, err)
 	}
-	return out.String(), err
+	if err != nil {
+		return stdout.String() + stderr.String(), err
+	}
+	return stdout.String(), nil
 }
 
 func TestBufBreaking(t *testing.T) {

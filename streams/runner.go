@@ -499,7 +499,7 @@ func (r *Runner) processBatch(ctx context.Context, fetches kgo.Fetches, b *batch
 }
 
 // checkFetchErrors logs fetch errors the client retries and returns one it
-// cannot get past (authorization, a consumed topic that does not exist).
+// cannot get past (authorization).
 func (r *Runner) checkFetchErrors(fetches kgo.Fetches) error {
 	for _, fe := range fetches.Errors() {
 		switch {
