@@ -370,3 +370,25 @@ func TestNewID(t *testing.T) {
 		}
 	}
 }
+
+func TestDecodeIntoTrusted(t *testing.T) {
+	r := schemas.Builtin()
+	env := validEnvelope(t)
+	env.ContentHash = append([]byte{}, env.ContentHash...)
+	env.ContentHash[0] ^= 1
+	if err := r.DecodeInto(env, new(pb.RawWebPage)); err == nil {
+		t.Fatal("DecodeInto accepted a content hash that does not match")
+	}
+	m, err := r.New(env.GetType())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := r.DecodeIntoTrusted(env, m); err != nil {
+		t.Fatalf("DecodeIntoTrusted: %v", err)
+	}
+	// It still checks everything else.
+	env.Id = "not-a-ulid"
+	if err := r.DecodeIntoTrusted(env, m); !errors.Is(err, schemas.ErrInvalidEnvelope) {
+		t.Fatalf("DecodeIntoTrusted of a bad id: %v", err)
+	}
+}

@@ -41,7 +41,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 	m.transactions = newCounter(r, prometheus.CounterOpts{Namespace: ns, Subsystem: sub, Name: "transactions_total",
 		Help: "Batches ended, by result (committed, aborted)."}, "stage", "result")
 	m.processSecs = newHistogram(r, prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "process_seconds",
-		Help: "Time to process one input record, retries included.", Buckets: prometheus.ExponentialBuckets(1e-6, 4, 12)}, "stage")
+		Help: "Time to process one input record and hand its outputs to the producer, retries included.", Buckets: prometheus.ExponentialBuckets(1e-6, 4, 12)}, "stage")
 	m.commitSecs = newHistogram(r, prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "commit_seconds",
 		Help: "Time to flush a batch's outputs and commit it.", Buckets: prometheus.ExponentialBuckets(1e-4, 3, 12)}, "stage")
 	m.batchRecords = newHistogram(r, prometheus.HistogramOpts{Namespace: ns, Subsystem: sub, Name: "batch_records",

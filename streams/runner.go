@@ -7,10 +7,12 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"os"
+	"runtime"
 	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -85,6 +87,18 @@ type RunnerConfig struct {
 	SessionTimeout time.Duration `mapstructure:"session_timeout"`
 	// MaxPollRecords caps the records in one batch (one transaction).
 	MaxPollRecords int `mapstructure:"max_poll_records"`
+	// Concurrency is how many partitions of a batch are processed at once;
+	// records of one partition are always processed in order. 0 means one
+	// per CPU but one, which is left to the client's compression and I/O:
+	// franz-go compresses each broker's batches on one goroutine, and
+	// starving it stalls the whole stage.
+	Concurrency int `mapstructure:"concurrency"`
+	// VerifyContentHash recomputes every input's content hash and
+	// dead-letters a mismatch. Off, the runner trusts the bus: producers,
+	// the bridge and the validator check hashes (and signatures, which a
+	// hash alone cannot replace), and Kafka's CRCs cover the bytes in
+	// between; the check costs a SHA-256 of every payload.
+	VerifyContentHash bool `mapstructure:"verify_content_hash"`
 	// ShutdownTimeout bounds aborting or committing the open batch and
 	// leaving the group on shutdown.
 	ShutdownTimeout time.Duration `mapstructure:"shutdown_timeout"`
@@ -124,6 +138,9 @@ func (c RunnerConfig) Validate() error {
 	}
 	if c.MaxPollRecords < 1 {
 		errs = append(errs, fmt.Errorf("max_poll_records: must be >= 1, got %d", c.MaxPollRecords))
+	}
+	if c.Concurrency < 0 {
+		errs = append(errs, fmt.Errorf("concurrency: must be >= 0 (0: one per CPU but one), got %d", c.Concurrency))
 	}
 	if c.ShutdownTimeout <= 0 {
 		errs = append(errs, fmt.Errorf("shutdown_timeout: must be > 0, got %s", c.ShutdownTimeout))
@@ -247,13 +264,19 @@ func typedHandler[I, O proto.Message](r *Runner, stage Stage[I, O], inType, outT
 	newIn := func() I { return zero.ProtoReflect().New().Interface().(I) }
 	spec := stage.Spec
 	maxRecord := r.kcfg.Producer.BatchMaxBytes - recordOverhead
+	// Every output carries the same type header; records share it.
+	typeHeader := []kgo.RecordHeader{{Key: HeaderType, Value: []byte(outType)}}
 	return func(ctx context.Context, rec *kgo.Record) ([]*kgo.Record, *failure) {
 		env, err := schemas.UnmarshalEnvelope(rec.Value)
 		if err != nil {
 			return nil, &failure{class: ClassDecode, err: err}
 		}
 		in := newIn()
-		if err := reg.DecodeInto(env, in); err != nil {
+		decode := reg.DecodeIntoTrusted
+		if r.cfg.VerifyContentHash {
+			decode = reg.DecodeInto
+		}
+		if err := decode(env, in); err != nil {
 			return nil, &failure{class: ClassDecode, err: err}
 		}
 		ev := Event[I]{Envelope: env, Payload: in, Topic: rec.Topic, Partition: rec.Partition, Offset: rec.Offset}
@@ -295,11 +318,7 @@ func typedHandler[I, O proto.Message](r *Runner, stage Stage[I, O], inType, outT
 				return nil, &failure{class: ClassOutput, attempts: 1,
 					err: fmt.Errorf("stage returned output %d for topic %q, which is not one of its outputs %v", i, out.Topic, spec.Outputs)}
 			}
-			oenv, err := derive(env, spec.Name, i, outType, out.Key, out.Time, out.Payload)
-			if err != nil {
-				return nil, &failure{class: ClassOutput, err: err, attempts: 1}
-			}
-			orec, err := envelopeRecord(topic, oenv)
+			orec, err := derive(env, spec.Name, i, topic, typeHeader, out.Key, out.Time, out.Payload)
 			if err != nil {
 				return nil, &failure{class: ClassOutput, err: err, attempts: 1}
 			}
@@ -315,14 +334,10 @@ func typedHandler[I, O proto.Message](r *Runner, stage Stage[I, O], inType, outT
 	}
 }
 
-// derive builds the envelope of the index-th output a stage makes from in.
-// Everything in it comes from the input and the stage, so a replay of the
-// log produces byte-identical outputs.
-func derive(in *schemas.Envelope, stage string, index int, outType, key string, t time.Time, m proto.Message) (*schemas.Envelope, error) {
-	payload, err := schemas.MarshalPayload(m)
-	if err != nil {
-		return nil, err
-	}
+// derive builds the record of the index-th output a stage makes from in.
+// Everything in its envelope comes from the input and the stage, so a
+// replay of the log produces byte-identical outputs.
+func derive(in *schemas.Envelope, stage string, index int, topic string, headers []kgo.RecordHeader, key string, t time.Time, m proto.Message) (*kgo.Record, error) {
 	ts := in.GetTime()
 	if !t.IsZero() {
 		ts = timestamppb.New(t)
@@ -330,18 +345,25 @@ func derive(in *schemas.Envelope, stage string, index int, outType, key string, 
 	if key == "" {
 		key = in.GetKey()
 	}
-	return &schemas.Envelope{
+	env := &schemas.Envelope{
 		Id:            schemas.DeriveID(in.GetId(), stage, index, ts.AsTime()),
-		Type:          outType,
+		Type:          string(headers[0].Value),
 		Source:        stage,
 		Time:          ts,
 		Ingested:      in.GetIngested(),
 		Key:           key,
-		ContentHash:   schemas.ContentHash(payload),
 		CausationId:   in.GetId(),
 		CorrelationId: in.GetCorrelationId(),
-		Payload:       payload,
-	}, nil
+	}
+	value, err := schemas.SealEnvelope(env, m)
+	if err != nil {
+		return nil, err
+	}
+	rec := &kgo.Record{Topic: topic, Value: value, Headers: headers}
+	if key != "" {
+		rec.Key = []byte(key)
+	}
+	return rec, nil
 }
 
 // recordOverhead is a generous bound on a record's framing in a batch.
@@ -440,10 +462,30 @@ type batch struct {
 	in, dlq, skipped map[string]int
 	out              map[string]int
 	n                int
+	// done lists the records fully handled (outputs or dead letter handed
+	// to produce), in partition order.
+	done []*kgo.Record
 }
 
 func newBatch() *batch {
 	return &batch{in: map[string]int{}, dlq: map[string]int{}, skipped: map[string]int{}, out: map[string]int{}}
+}
+
+func (b *batch) merge(o *batch) {
+	for t, n := range o.in {
+		b.in[t] += n
+	}
+	for t, n := range o.dlq {
+		b.dlq[t] += n
+	}
+	for t, n := range o.skipped {
+		b.skipped[t] += n
+	}
+	for t, n := range o.out {
+		b.out[t] += n
+	}
+	b.n += o.n
+	b.done = append(b.done, o.done...)
 }
 
 func (b *batch) report(m *stageMetrics) {
@@ -463,21 +505,77 @@ func (b *batch) report(m *stageMetrics) {
 }
 
 // processBatch runs every record of fetches through the handler and hands
-// the outputs and dead letters to produce. It returns false if ctx ended
-// before the batch was done; the caller then abandons it.
-func (r *Runner) processBatch(ctx context.Context, fetches kgo.Fetches, b *batch, produce func(*kgo.Record), done func(*kgo.Record)) bool {
-	ok := true
-	fetches.EachRecord(func(rec *kgo.Record) {
-		if !ok {
-			return
+// the outputs and dead letters to produce, which must be safe for
+// concurrent use. Partitions are processed concurrently (up to
+// cfg.Concurrency), each in offset order, so outputs keep their input's
+// order per partition. It returns the batch and false if ctx ended before
+// every record was handled; the caller then abandons the rest.
+func (r *Runner) processBatch(ctx context.Context, fetches kgo.Fetches, produce func(*kgo.Record)) (*batch, bool) {
+	var parts [][]*kgo.Record
+	fetches.EachPartition(func(p kgo.FetchTopicPartition) {
+		if len(p.Records) > 0 {
+			parts = append(parts, p.Records)
 		}
-		start := time.Now()
+	})
+	workers := r.cfg.Concurrency
+	if workers == 0 {
+		workers = max(1, runtime.GOMAXPROCS(0)-1)
+	}
+	workers = min(workers, len(parts))
+	if workers <= 1 {
+		b := newBatch()
+		for _, recs := range parts {
+			if !r.processRecords(ctx, recs, b, produce) {
+				return b, false
+			}
+		}
+		return b, true
+	}
+
+	results := make([]*batch, len(parts))
+	var (
+		next    atomic.Int64
+		stopped atomic.Bool
+		wg      sync.WaitGroup
+	)
+	for range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(parts) || stopped.Load() {
+					return
+				}
+				results[i] = newBatch()
+				if !r.processRecords(ctx, parts[i], results[i], produce) {
+					stopped.Store(true)
+					return
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	b := newBatch()
+	for _, res := range results {
+		if res != nil {
+			b.merge(res)
+		}
+	}
+	return b, !stopped.Load()
+}
+
+// processRecords handles one partition's records in order.
+func (r *Runner) processRecords(ctx context.Context, recs []*kgo.Record, b *batch, produce func(*kgo.Record)) bool {
+	start := time.Now()
+	for _, rec := range recs {
 		outs, f := r.handle(ctx, rec)
-		r.metrics.processSecs.Observe(time.Since(start).Seconds())
+		now := time.Now()
+		r.metrics.processSecs.Observe(now.Sub(start).Seconds())
+		start = now
 		switch {
 		case f != nil && f.shutdown:
-			ok = false
-			return
+			return false
 		case f != nil:
 			r.log.Error("record dead-lettered", "topic", rec.Topic, "partition", rec.Partition, "offset", rec.Offset,
 				"class", f.class, "attempts", f.attempts, "reason", f.err)
@@ -493,9 +591,9 @@ func (r *Runner) processBatch(ctx context.Context, fetches kgo.Fetches, b *batch
 			b.in[rec.Topic]++
 		}
 		b.n++
-		done(rec)
-	})
-	return ok
+		b.done = append(b.done, rec)
+	}
+	return true
 }
 
 // checkFetchErrors logs fetch errors the client retries and returns one it
@@ -566,12 +664,11 @@ func (r *Runner) runTransactional(ctx context.Context) error {
 				perrMu.Unlock()
 			}
 		}
-		b := newBatch()
 		// Outputs are produced on a context that outlives a shutdown
 		// signal: a fully processed batch still commits, and End aborts
 		// the buffered records of one that is not.
 		pctx := context.WithoutCancel(ctx)
-		complete := r.processBatch(ctx, fetches, b, func(rec *kgo.Record) { sess.Produce(pctx, rec, promise) }, func(*kgo.Record) {})
+		b, complete := r.processBatch(ctx, fetches, func(rec *kgo.Record) { sess.Produce(pctx, rec, promise) })
 
 		start := time.Now()
 		// The batch ends on its own clock: once every record is processed
@@ -650,23 +747,19 @@ func (r *Runner) runAtLeastOnce(ctx context.Context) error {
 		var (
 			perrMu sync.Mutex
 			perr   error
-			done   []*kgo.Record
 		)
-		b := newBatch()
 		pctx := context.WithoutCancel(ctx)
-		complete := r.processBatch(ctx, fetches, b,
-			func(rec *kgo.Record) {
-				cl.Produce(pctx, rec, func(rec *kgo.Record, err error) {
-					if err != nil {
-						perrMu.Lock()
-						if perr == nil {
-							perr = fmt.Errorf("produce to %s: %w", rec.Topic, err)
-						}
-						perrMu.Unlock()
+		b, complete := r.processBatch(ctx, fetches, func(rec *kgo.Record) {
+			cl.Produce(pctx, rec, func(rec *kgo.Record, err error) {
+				if err != nil {
+					perrMu.Lock()
+					if perr == nil {
+						perr = fmt.Errorf("produce to %s: %w", rec.Topic, err)
 					}
-				})
-			},
-			func(rec *kgo.Record) { done = append(done, rec) })
+					perrMu.Unlock()
+				}
+			})
+		})
 
 		// Commit only what is durable: the outputs of every record in
 		// done are flushed before its offset is committed.
@@ -682,8 +775,8 @@ func (r *Runner) runAtLeastOnce(ctx context.Context) error {
 			err = perr
 		}
 		perrMu.Unlock()
-		if err == nil && len(done) > 0 {
-			err = cl.CommitRecords(endCtx, done...)
+		if err == nil && len(b.done) > 0 {
+			err = cl.CommitRecords(endCtx, b.done...)
 		}
 		cancel()
 		r.metrics.commitSecs.Observe(time.Since(start).Seconds())
@@ -697,7 +790,7 @@ func (r *Runner) runAtLeastOnce(ctx context.Context) error {
 		r.metrics.committed.Inc()
 		b.report(r.metrics)
 		if !complete {
-			r.log.Info("shutdown: committed the records processed so far", "records", len(done))
+			r.log.Info("shutdown: committed the records processed so far", "records", len(b.done))
 			return nil
 		}
 	}

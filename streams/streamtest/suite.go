@@ -37,6 +37,7 @@ func Run(t *testing.T, cfg streams.Config) {
 		{"DeadLetters/transactional", func(t *testing.T, c streams.Config) { testDeadLetters(t, c, true) }},
 		{"DeadLetters/at-least-once", func(t *testing.T, c streams.Config) { testDeadLetters(t, c, false) }},
 		{"RetryThenSucceed", testRetryThenSucceed},
+		{"VerifyContentHash", testVerifyContentHash},
 		{"DeterministicOutputs", testDeterministicOutputs},
 		{"ContextCancellation", testContextCancellation},
 		{"CloseIsIdempotent", testCloseIdempotent},
@@ -307,6 +308,42 @@ func testRetryThenSucceed(t *testing.T, cfg streams.Config) {
 	}
 	if n := f.count(f.in+streams.DLQSuffix, false); n != 0 {
 		t.Fatalf("a record that succeeded on retry was dead-lettered (%d)", n)
+	}
+}
+
+// testVerifyContentHash: with runner.verify_content_hash a record whose
+// payload does not match its content hash is dead-lettered; without it the
+// runner trusts the bus and processes it.
+func testVerifyContentHash(t *testing.T, cfg streams.Config) {
+	f := newFixture(t, cfg, 1)
+	env, err := schemas.Builtin().Wrap(page(0), schemas.Meta{Key: page(0).Url})
+	if err != nil {
+		t.Fatal(err)
+	}
+	env.ContentHash[0] ^= 0xff
+	b, err := schemas.MarshalEnvelope(env)
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.produceRaw(&kgo.Record{Topic: f.in, Value: b})
+
+	rc := runnerConfig(true)
+	rc.VerifyContentHash = true
+	stop := start(f.runner(rc, newStage(nil)))
+	dlq := f.read(f.in+streams.DLQSuffix, 1, false)
+	if err := stop(); err != nil {
+		t.Fatal(err)
+	}
+	if len(dlq) != 1 || !strings.Contains(streams.Header(dlq[0], streams.HeaderDLQReason), "content_hash does not match") {
+		t.Fatalf("with verify_content_hash, dead letters = %d, reason %q", len(dlq), streams.Header(dlq[0], streams.HeaderDLQReason))
+	}
+
+	g := *f
+	g.group += "-trusting"
+	stop = start(g.runner(runnerConfig(true), newStage(nil)))
+	exactlyOnce(t, decodeDocs(t, f.read(f.out, 1, false)), 1)
+	if err := stop(); err != nil {
+		t.Fatal(err)
 	}
 }
 
