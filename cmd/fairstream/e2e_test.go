@@ -98,7 +98,7 @@ var (
 
 func startDev(t *testing.T, dataDir string, args ...string) *dev {
 	t.Helper()
-	args = append([]string{"dev", "--data-dir", dataDir, "--broker-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--log-level", "warn"}, args...)
+	args = append([]string{"dev", "--data-dir", dataDir, "--broker-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--log-level", "info", "--log-format", "text"}, args...)
 	cmd := exec.Command(binary, args...)
 	cmd.Env = cleanEnv()
 	cmd.Dir = t.TempDir()
@@ -293,8 +293,22 @@ func TestDevEndToEnd(t *testing.T) {
 		t.Fatalf("docs.structured.v1 holds %d documents after the restart, want 2 (no reprocessing):\n%s", n, r.stdout)
 	}
 	r = run(t, "", d.env(), "tail", "raw.web.v1", "--json", "--follow=false", "--idle", "2s")
-	if r.code != 0 || !strings.Contains(r.stdout, "https://example.org/solar") || !strings.Contains(r.stdout, "undecodable") && !strings.Contains(r.stdout, "not an envelope") {
+	if r.code != 0 || !strings.Contains(r.stdout, "https://example.org/solar") || !strings.Contains(r.stdout, "not a protobuf envelope") {
 		t.Fatalf("raw.web.v1 after restart:\n%s", r.stdout)
+	}
+
+	// SIGTERM: the stage finishes or aborts its batch, leaves its group, the
+	// broker persists, and the process exits 0.
+	if err := d.cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-d.exited:
+	case <-time.After(30 * time.Second):
+		t.Fatalf("fairstream dev did not stop on SIGTERM; stderr:\n%s", d.stderr.String())
+	}
+	if code := d.cmd.ProcessState.ExitCode(); code != 0 || !strings.Contains(d.stderr.String(), "left the group") {
+		t.Fatalf("after SIGTERM: exit %d; stderr:\n%s", code, d.stderr.String())
 	}
 }
 
