@@ -645,7 +645,6 @@ func rawOpts(cfg streams.Config, r *benchRound, transactional bool) ([]kgo.Opt, 
 		opts = append(opts,
 			kgo.TransactionalID("raw."+r.group),
 			kgo.TransactionTimeout(rc.TransactionTimeout),
-			kgo.RequireStableFetchOffsets(),
 		)
 	} else {
 		opts = append(opts, kgo.BlockRebalanceOnPoll())

@@ -16,7 +16,6 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
-	"github.com/twmb/franz-go/plugin/kprom"
 
 	"github.com/fairstream/fairstream/schemas"
 )
@@ -230,8 +229,6 @@ func (l *connLogger) OnBrokerConnect(meta kgo.BrokerMetadata, _ time.Duration, _
 	l.mu.Unlock()
 	l.log.Warn("kafka broker connection failed; the client retries it", "broker", addr, "err", err)
 }
-
-var _ kgo.Hook = (*kprom.Metrics)(nil)
 
 // kgoLogger hands franz-go's logs to slog one level down: its info logs
 // narrate every metadata refresh and rebalance, which is debug detail for

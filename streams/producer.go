@@ -3,7 +3,6 @@ package streams
 import (
 	"context"
 	"fmt"
-	"log/slog"
 	"sync"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -20,7 +19,6 @@ type Producer struct {
 	reg     *schemas.Registry
 	catalog *Catalog
 	metrics *Metrics
-	log     *slog.Logger
 	once    sync.Once
 }
 
@@ -39,7 +37,7 @@ func NewProducer(cfg Config, role string, opts ...Option) (*Producer, error) {
 	if err != nil {
 		return nil, fmt.Errorf("kafka producer: %w", err)
 	}
-	return &Producer{cl: cl, reg: o.registry, catalog: o.catalog, metrics: o.metrics, log: o.logger}, nil
+	return &Producer{cl: cl, reg: o.registry, catalog: o.catalog, metrics: o.metrics}, nil
 }
 
 // Client returns the underlying franz-go client, for WaitReady and admin calls.

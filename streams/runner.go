@@ -621,7 +621,6 @@ func (r *Runner) runTransactional(ctx context.Context) error {
 	kopts = append(kopts,
 		kgo.TransactionalID(txnID),
 		kgo.TransactionTimeout(r.cfg.TransactionTimeout),
-		kgo.RequireStableFetchOffsets(),
 	)
 	sess, err := kgo.NewGroupTransactSession(append(kopts, r.opts.kgoOpts...)...)
 	if err != nil {

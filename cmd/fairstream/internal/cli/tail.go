@@ -185,9 +185,8 @@ func (a *app) printRecord(reg *schemas.Registry, t streams.Topic, r *kgo.Record,
 		_, err := fmt.Fprintf(w, "%s\n", envJSON)
 		return err
 	}
-	payload, _ := json.Marshal(json.RawMessage(envJSON))
 	var full map[string]json.RawMessage
-	_ = json.Unmarshal(payload, &full)
+	_ = json.Unmarshal(envJSON, &full)
 	fmt.Fprintf(w, "%s[%d]@%d %s %s id=%s key=%s\n  %s\n", r.Topic, r.Partition, r.Offset,
 		env.GetTime().AsTime().UTC().Format(time.RFC3339), env.GetType(), env.GetId(), env.GetKey(), clip(string(full["payload"]), 400))
 	return nil
