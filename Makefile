@@ -1,6 +1,8 @@
 # fairstream — see README.md.
-#   make run    the whole stack on embedded defaults (fairstream dev)
-#   make test   every test; installs what a fresh machine lacks
+#   make run        the whole stack on embedded defaults (fairstream dev)
+#   make test       every test, against real servers deploy/local/services starts;
+#                   installs what a fresh machine lacks
+#   make test-unit  the in-process tests alone
 
 SHELL := /bin/bash
 export FAIRSTREAM_CACHE ?= $(HOME)/.cache/fairstream
@@ -10,23 +12,37 @@ BIN     := bin/fairstream
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/fairstream/fairstream/cmd/fairstream/internal/cli.version=$(VERSION)
 
-.PHONY: all build run test test-short tools lint generate schemas-check schemas-release bench clean
+.PHONY: all build run test test-unit test-short tools lint generate schemas-check schemas-release \
+	bench bench-kafka services-up services-down services-status clean
+
+# The servers `make test` needs, and the names FAIRSTREAM_TEST_REQUIRE gives
+# them: an integration test whose server is missing fails instead of skipping.
+SERVICES := kafka clickhouse chdb milvus geth
+REQUIRE  := kcat,kafka,clickhouse,chdb,milvus,geth
 
 all: build
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/fairstream
 
+# chDB (libchdb.so) is the embedded analytics engine of `fairstream dev`.
 run: build
-	$(BIN) dev
+	@deploy/local/services up chdb >/dev/null
+	eval "$$(deploy/local/services env chdb)" && $(BIN) dev
 
 # kcat is the non-Go Kafka client the end-to-end test drives the embedded
 # broker with; make test requires it rather than skipping that test.
 tools:
 	@deploy/local/ensure-tools
 
-test: tools lint
-	FAIRSTREAM_TEST_REQUIRE=kcat $(GO) test -race -count=1 -timeout 30m ./...
+test: tools lint services-up
+	eval "$$(deploy/local/services env)" && \
+	  FAIRSTREAM_TEST_REQUIRE=$(REQUIRE) $(GO) test -race -count=1 -timeout 45m ./...
+
+# In-process tests only: the integration tests skip, each saying which server
+# it lacks.
+test-unit: lint
+	$(GO) test -race -count=1 -timeout 30m ./...
 
 test-short:
 	$(GO) test -short ./...
@@ -48,9 +64,22 @@ schemas-check:
 schemas-release: schemas-check
 	cd schemas && $(BUF) build --exclude-source-info -o released/fairstream.v1.binpb
 
-# Benchmarks: runner vs raw franz-go loops on kfake, ratios in docs/benchmarks.md.
+# Benchmarks: runner vs raw franz-go loops on kfake (bench) and on the real
+# Kafka broker (bench-kafka); ratios in docs/benchmarks.md.
 bench:
 	@deploy/local/bench
+
+bench-kafka:
+	@deploy/local/bench -kafka
+
+services-up:
+	@deploy/local/services up $(SERVICES)
+
+services-down:
+	@deploy/local/services down
+
+services-status:
+	@deploy/local/services status
 
 clean:
 	rm -rf bin

@@ -102,6 +102,10 @@ type benchEnv struct {
 }
 
 const (
+	// benchBrokersEnv points the benchmarks at a running cluster instead
+	// of an embedded broker, and benchBrokerPIDEnv at its broker process.
+	benchBrokersEnv   = "FAIRSTREAM_BENCH_BROKERS"
+	benchBrokerPIDEnv = "FAIRSTREAM_BENCH_BROKER_PID"
 	// benchBrokerEnv makes the test binary serve a broker (TestMain).
 	benchBrokerEnv = "FAIRSTREAM_BENCH_BROKER_PROCESS"
 	// benchBrokerAddr prefixes the line on which that process says where it listens.
@@ -144,6 +148,12 @@ func serveBenchBroker() error {
 // connects an admin client to it.
 func startBenchBroker(b *testing.B) *benchEnv {
 	b.Helper()
+	if brokers := os.Getenv(benchBrokersEnv); brokers != "" {
+		// A real cluster (deploy/local/bench -kafka); its broker process,
+		// if named, is measured like the embedded one.
+		pid, _ := strconv.Atoi(os.Getenv(benchBrokerPIDEnv))
+		return connectBench(b, strings.Split(brokers, ","), pid)
+	}
 	cmd := exec.Command(os.Args[0], "-test.run=^$", "-test.count=1", "-test.timeout=0")
 	cmd.Env = append(os.Environ(), benchBrokerEnv+"=1")
 	cmd.Stderr = os.Stderr
@@ -188,10 +198,16 @@ func startBenchBroker(b *testing.B) *benchEnv {
 		b.Fatal("the broker process did not listen within a minute")
 	}
 
+	return connectBench(b, []string{addr}, cmd.Process.Pid)
+}
+
+// connectBench connects an admin client to the benchmarks' cluster.
+func connectBench(b *testing.B, brokers []string, brokerPID int) *benchEnv {
+	b.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), benchWait)
 	defer cancel()
 	cfg := streams.DefaultConfig()
-	cfg.Brokers = []string{addr}
+	cfg.Brokers = brokers
 	cl, err := streams.NewClient(cfg, "bench-admin")
 	if err != nil {
 		b.Fatal(err)
@@ -200,7 +216,7 @@ func startBenchBroker(b *testing.B) *benchEnv {
 	if err := streams.WaitReady(ctx, cl, cfg, nil); err != nil {
 		b.Fatal(err)
 	}
-	return &benchEnv{cfg: cfg, adm: kadm.NewClient(cl), brokerPID: cmd.Process.Pid}
+	return &benchEnv{cfg: cfg, adm: kadm.NewClient(cl), brokerPID: brokerPID}
 }
 
 // benchRound is one run of a benchmark body (one b.N): private topics and a

@@ -2,10 +2,12 @@ package streams_test
 
 import (
 	"context"
-	"os"
 	"strings"
 	"testing"
 
+	"github.com/twmb/franz-go/pkg/kfake"
+
+	"github.com/fairstream/fairstream/internal/testenv"
 	"github.com/fairstream/fairstream/streams"
 	"github.com/fairstream/fairstream/streams/embedded"
 	"github.com/fairstream/fairstream/streams/streamtest"
@@ -25,11 +27,18 @@ func TestConformance(t *testing.T) {
 		cfg.Brokers = []string{b.Addr()}
 		streamtest.Run(t, cfg)
 	})
-	t.Run("kafka", func(t *testing.T) {
-		brokers := os.Getenv("FAIRSTREAM_KAFKA_BROKERS")
-		if brokers == "" {
-			t.Skip("FAIRSTREAM_KAFKA_BROKERS is not set; `deploy/local/services up` starts Apache Kafka and the integration target sets it")
+	t.Run("kfake-3-brokers", func(t *testing.T) {
+		c, err := kfake.NewCluster(kfake.NumBrokers(3))
+		if err != nil {
+			t.Fatal(err)
 		}
+		defer c.Close()
+		cfg := streams.DefaultConfig()
+		cfg.Brokers = c.ListenAddrs()
+		streamtest.Run(t, cfg)
+	})
+	t.Run("kafka", func(t *testing.T) {
+		brokers := testenv.Require(t, "kafka", "FAIRSTREAM_KAFKA_BROKERS")
 		cfg := streams.DefaultConfig()
 		cfg.Brokers = strings.Split(brokers, ",")
 		cfg.ReplicationFactor = 1

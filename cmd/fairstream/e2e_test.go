@@ -17,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/fairstream/fairstream/internal/testenv"
 )
 
 // These tests drive the built binary the way a user does: `fairstream dev`,
@@ -84,16 +86,18 @@ func run(t *testing.T, stdin string, env []string, args ...string) result {
 
 // dev is a running `fairstream dev`.
 type dev struct {
-	cmd     *exec.Cmd
-	broker  string
-	metrics string
-	stderr  *bytes.Buffer
-	exited  chan struct{}
+	cmd       *exec.Cmd
+	broker    string
+	metrics   string
+	analytics string
+	stderr    *bytes.Buffer
+	exited    chan struct{}
 }
 
 var (
-	brokerLine  = regexp.MustCompile(`kafka broker\s+(127\.0\.0\.1:\d+)`)
-	metricsLine = regexp.MustCompile(`metrics\s+http://(127\.0\.0\.1:\d+)/metrics`)
+	brokerLine    = regexp.MustCompile(`kafka broker\s+(127\.0\.0\.1:\d+)`)
+	metricsLine   = regexp.MustCompile(`metrics\s+http://(127\.0\.0\.1:\d+)/metrics`)
+	analyticsLine = regexp.MustCompile(`analytics\s+(.*)`)
 )
 
 func startDev(t *testing.T, dataDir string, args ...string) *dev {
@@ -122,7 +126,7 @@ func startDev(t *testing.T, dataDir string, args ...string) *dev {
 		close(lines)
 	}()
 	deadline := time.After(60 * time.Second)
-	for d.broker == "" || d.metrics == "" {
+	for d.broker == "" || d.metrics == "" || d.analytics == "" {
 		select {
 		case ln, ok := <-lines:
 			if !ok {
@@ -133,6 +137,9 @@ func startDev(t *testing.T, dataDir string, args ...string) *dev {
 			}
 			if m := metricsLine.FindStringSubmatch(ln); m != nil {
 				d.metrics = m[1]
+			}
+			if m := analyticsLine.FindStringSubmatch(ln); m != nil {
+				d.analytics = m[1]
 			}
 		case <-deadline:
 			t.Fatalf("fairstream dev did not print its addresses; stderr:\n%s", d.stderr.String())
@@ -160,8 +167,8 @@ func requireKcat(t *testing.T) string {
 	t.Helper()
 	path, err := exec.LookPath("kcat")
 	if err != nil {
-		if strings.Contains(os.Getenv("FAIRSTREAM_TEST_REQUIRE"), "kcat") {
-			t.Fatal("kcat is required (FAIRSTREAM_TEST_REQUIRE=kcat) but not installed; run deploy/local/ensure-tools")
+		if testenv.Required("kcat") {
+			t.Fatal("kcat is required (FAIRSTREAM_TEST_REQUIRE) but not installed; run deploy/local/ensure-tools")
 		}
 		t.Skip("kcat is not installed; `make test` installs it (deploy/local/ensure-tools)")
 	}
@@ -190,6 +197,16 @@ func TestDevEndToEnd(t *testing.T) {
 	kcat := requireKcat(t)
 	dataDir := t.TempDir()
 	d := startDev(t, dataDir)
+
+	// With chDB installed, the dev stack runs analytics in-process and
+	// applies its migrations; without it, it says how to get it.
+	if os.Getenv("CHDB_LIB_PATH") != "" || testenv.Required("chdb") {
+		if !strings.HasPrefix(d.analytics, "chdb") || !strings.Contains(d.analytics, "migrations applied") {
+			t.Errorf("analytics line %q: want chDB with its migrations applied", d.analytics)
+		}
+	} else if !strings.Contains(d.analytics, "disabled: libchdb.so not found") {
+		t.Errorf("analytics line %q: want it disabled, saying why", d.analytics)
+	}
 
 	// Any Kafka client can use the embedded broker: kcat lists the catalog.
 	out, err := exec.Command(kcat, "-b", d.broker, "-L").CombinedOutput()

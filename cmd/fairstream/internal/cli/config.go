@@ -16,6 +16,7 @@ import (
 	"github.com/spf13/viper"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/fairstream/fairstream/analytics"
 	"github.com/fairstream/fairstream/processors/structure"
 	"github.com/fairstream/fairstream/streams"
 	"github.com/fairstream/fairstream/streams/embedded"
@@ -32,6 +33,7 @@ type Config struct {
 	Broker     embedded.Config      `mapstructure:"broker"`
 	Runner     streams.RunnerConfig `mapstructure:"runner"`
 	Processors ProcessorsConfig     `mapstructure:"processors"`
+	Analytics  analytics.Config     `mapstructure:"analytics"`
 	Dev        DevConfig            `mapstructure:"dev"`
 }
 
@@ -70,6 +72,7 @@ func DefaultConfig() Config {
 		Broker:     embedded.DefaultConfig(),
 		Runner:     streams.DefaultRunnerConfig(),
 		Processors: ProcessorsConfig{Structure: structure.DefaultConfig()},
+		Analytics:  analytics.DefaultConfig(),
 		Dev:        DevConfig{Processors: processorNames()},
 	}
 }
@@ -100,6 +103,7 @@ func (c Config) Validate() error {
 		streams.PrefixErr("broker.", c.Broker.Validate()),
 		streams.PrefixErr("runner.", c.Runner.Validate()),
 		streams.PrefixErr("processors.structure.", c.Processors.Structure.Validate()),
+		streams.PrefixErr("analytics.", c.Analytics.Validate()),
 	)
 	for _, p := range c.Dev.Processors {
 		if !slices.Contains(processorNames(), p) {
@@ -116,6 +120,13 @@ const envPrefix = "FAIRSTREAM"
 var envNotSettings = []string{
 	"FAIRSTREAM_CONFIG", // the config file, like --config
 	"FAIRSTREAM_CACHE",  // downloads cache of the Makefile and deploy/local
+	// The test environment `deploy/local/services env` exports
+	// (internal/testenv); not settings of the binary.
+	"FAIRSTREAM_TEST_REQUIRE",
+	"FAIRSTREAM_CLICKHOUSE_ADDR",
+	"FAIRSTREAM_MILVUS_ADDR",
+	"FAIRSTREAM_ETH_RPC",
+	"FAIRSTREAM_ETH_DEV_KEY",
 }
 
 // envName is the environment variable of a key: kafka.brokers → FAIRSTREAM_KAFKA_BROKERS.
@@ -384,6 +395,16 @@ func child(m *yaml.Node, key string) *yaml.Node {
 	n := &yaml.Node{Kind: yaml.MappingNode}
 	m.Content = append(m.Content, &yaml.Node{Kind: yaml.ScalarNode, Value: key}, n)
 	return n
+}
+
+// analyticsConfig is the analytics section with chDB's directory defaulted
+// under data_dir.
+func (c Config) analyticsConfig() analytics.Config {
+	a := c.Analytics
+	if a.Backend == analytics.BackendChDB && a.ChDB.Path == "" {
+		a.ChDB.Path = filepath.Join(c.DataDir, "chdb")
+	}
+	return a
 }
 
 // brokerDataDir is where the embedded broker persists its log.

@@ -1,13 +1,16 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"sync"
 
 	"github.com/spf13/cobra"
 
+	"github.com/fairstream/fairstream/analytics"
 	"github.com/fairstream/fairstream/streams"
 	"github.com/fairstream/fairstream/streams/embedded"
 )
@@ -38,6 +41,32 @@ until SIGINT or SIGTERM. Any Kafka client can use the broker, for example
 	return cmd
 }
 
+// startAnalytics opens the analytics backend (chDB in-process by default)
+// and applies the schema migrations. Without libchdb.so the dev stack runs
+// without analytics and says how to get it; any other failure stops it.
+func (a *app) startAnalytics(ctx context.Context) (line string, closeFn func(), err error) {
+	acfg := a.cfg.analyticsConfig()
+	b, err := analytics.Open(ctx, acfg)
+	if errors.Is(err, analytics.ErrNoLibrary) {
+		a.log.Warn("analytics disabled: chDB is not installed", "err", err)
+		return "disabled: libchdb.so not found; `make run` or `deploy/local/services up chdb` installs it (CHDB_LIB_PATH)", func() {}, nil
+	}
+	if err != nil {
+		return "", nil, fmt.Errorf("analytics: %w", err)
+	}
+	applied, err := analytics.Migrate(ctx, b, analytics.Migrations())
+	if err != nil {
+		_ = b.Close()
+		return "", nil, fmt.Errorf("analytics: %w", err)
+	}
+	where := acfg.ChDB.Path
+	if acfg.Backend == analytics.BackendClickHouse {
+		where = strings.Join(acfg.ClickHouse.Addr, ",")
+	}
+	return fmt.Sprintf("%-24s %s (database %s, %d migrations applied now)", acfg.Backend, where, acfg.Database, len(applied)),
+		func() { _ = b.Close() }, nil
+}
+
 func (a *app) runDev(cmd *cobra.Command) error {
 	ctx := cmd.Context()
 	cfg := a.cfg
@@ -64,6 +93,12 @@ func (a *app) runDev(cmd *cobra.Command) error {
 	// Every component of the dev stack talks to the embedded broker.
 	a.cfg.Kafka.Brokers = []string{broker.Addr()}
 
+	analyticsLine, closeAnalytics, err := a.startAnalytics(ctx)
+	if err != nil {
+		return err
+	}
+	defer closeAnalytics()
+
 	var runners []*streams.Runner
 	for _, name := range cfg.Dev.Processors {
 		def, err := lookupProcessor(name)
@@ -83,6 +118,7 @@ func (a *app) runDev(cmd *cobra.Command) error {
 	if metricsAddr != "" {
 		fmt.Fprintf(out, "  metrics        http://%s/metrics\n", metricsAddr)
 	}
+	fmt.Fprintf(out, "  analytics      %s\n", analyticsLine)
 	for _, r := range runners {
 		s := r.Spec()
 		fmt.Fprintf(out, "  processor      %-24s %v -> %v\n", s.Name, s.Inputs, s.Outputs)
