@@ -35,6 +35,7 @@ var builtin = sync.OnceValue(func() *Registry {
 	r, err := NewRegistry(
 		fairstreampb.File_fairstream_v1_raw_proto,
 		fairstreampb.File_fairstream_v1_document_proto,
+		fairstreampb.File_fairstream_v1_worker_proto,
 	)
 	if err != nil {
 		// The generated descriptors are compiled in; an error here is a

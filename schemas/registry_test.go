@@ -18,11 +18,17 @@ import (
 )
 
 var builtinTypes = []string{
+	"connector.cursor/v1",
+	"connector.error/v1",
 	"doc.structured/v1",
+	"job.status/v1",
+	"job/v1",
 	"raw.discord/v1",
 	"raw.podcast/v1",
 	"raw.telegram/v1",
 	"raw.tweet/v1",
+	"raw.twitter_profile/v1",
+	"raw.twitter_trend/v1",
 	"raw.web/v1",
 }
 

@@ -127,5 +127,24 @@ func samples() map[string]proto.Message {
 			},
 			TextTruncated: true,
 		},
+		"raw.twitter_trend/v1": &pb.RawTwitterTrend{Woeid: 23424977, Name: "#FairAI", TweetCount: 12345, Rank: 1, FetchedAt: ts(sampleTime)},
+		"raw.twitter_profile/v1": &pb.RawTwitterProfile{
+			User:      &pb.TwitterUser{Id: "12345", Username: "fairstream", Name: "Fair Stream ✨", Verified: true, FollowersCount: 1000},
+			FetchedAt: ts(sampleTime),
+		},
+		"connector.cursor/v1": &pb.Cursor{
+			Connector: "twitter", Stream: "search:#FairAI",
+			Position: map[string]string{"since_id": "1899999999999999999", "next_token": "b26v89c19zqg8o3fo7"},
+			Events:   420, Updated: ts(sampleTime),
+		},
+		"job/v1": &pb.Job{
+			Id: "job-1", Connector: "web", Kind: "crawl", Params: map[string]string{"seed": "https://example.org/", "depth": "2"},
+			Requester: "0xAbC0000000000000000000000000000000000002", MaxEvents: 100, Deadline: ts(sampleTime.Add(time.Hour)),
+		},
+		"job.status/v1": &pb.JobStatus{JobId: "job-1", Connector: "web", State: "running", Events: 7, Worker: "0xAbC0000000000000000000000000000000000001", Updated: ts(sampleTime)},
+		"connector.error/v1": &pb.ConnectorError{
+			Connector: "twitter", Stream: "search:#FairAI", Url: "https://api.x.com/2/tweets/search/recent", StatusCode: 200,
+			ContentType: "text/html", Error: "response is not JSON", Snippet: "<html><body>Über capacity</body></html>", Attempt: 2,
+		},
 	}
 }

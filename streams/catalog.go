@@ -155,9 +155,39 @@ func DefaultCatalog() *Catalog {
 		raw("telegram", "raw.telegram/v1", "chat ID", "chat.id"),
 		raw("podcast", "raw.podcast/v1", "feed URL", "feed_url"),
 		Topic{
+			Name: "raw.twitter.trends.v1", Partitions: 3, Cleanup: CleanupDelete,
+			Key: "WOEID", KeyField: "woeid", PayloadType: "raw.twitter_trend/v1",
+			Description: "trends by place from the twitter connector",
+		},
+		Topic{
+			Name: "raw.twitter.profiles.v1", Partitions: 3, Cleanup: CleanupCompact,
+			Key: "user ID", KeyField: "user.id", PayloadType: "raw.twitter_profile/v1",
+			Description: "user profiles from the twitter connector's user lookup; the latest per user is kept",
+		},
+		Topic{
 			Name: "docs.structured.v1", Partitions: 6, Cleanup: CleanupDelete,
 			Key: "document ID", KeyField: "id", PayloadType: "doc.structured/v1",
 			Description: "every raw event in one structured Document shape (the structure stage)",
+		},
+		Topic{
+			Name: "connectors.cursors.v1", Partitions: 3, Cleanup: CleanupCompact,
+			Key: "<connector>/<stream>", PayloadType: "connector.cursor/v1",
+			Description: "where each connector stream stopped, written in the transaction of the events it covers; the latest per stream is kept",
+		},
+		Topic{
+			Name: "connectors.errors.v1", Partitions: 1, Cleanup: CleanupDelete, Retention: 30 * 24 * time.Hour,
+			Key: "connector", KeyField: "connector", PayloadType: "connector.error/v1",
+			Description: "source responses a connector could not use, with a snippet of the body",
+		},
+		Topic{
+			Name: "jobs.v1", Partitions: 3, Cleanup: CleanupDelete,
+			Key: "job ID", KeyField: "id", PayloadType: "job/v1",
+			Description: "developers' data requests, taken by the connectors",
+		},
+		Topic{
+			Name: "jobs.status.v1", Partitions: 3, Cleanup: CleanupCompact,
+			Key: "job ID", KeyField: "job_id", PayloadType: "job.status/v1",
+			Description: "the progress of each data request; the latest per job is kept",
 		},
 	)
 	if err != nil {

@@ -183,6 +183,139 @@ func (x *RawTweet) GetQuery() string {
 	return ""
 }
 
+// RawTwitterTrend is one trend of a place, from GET /2/trends/by/woeid/:woeid.
+type RawTwitterTrend struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// woeid is the place (Yahoo Where On Earth ID; 1 is worldwide).
+	Woeid      int64  `protobuf:"varint,1,opt,name=woeid,proto3" json:"woeid,omitempty"`
+	Name       string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
+	TweetCount int64  `protobuf:"varint,3,opt,name=tweet_count,json=tweetCount,proto3" json:"tweet_count,omitempty"`
+	// rank is the trend's position in the response, from 1.
+	Rank int32 `protobuf:"varint,4,opt,name=rank,proto3" json:"rank,omitempty"`
+	// fetched_at is when the trend list was read.
+	FetchedAt     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=fetched_at,json=fetchedAt,proto3" json:"fetched_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RawTwitterTrend) Reset() {
+	*x = RawTwitterTrend{}
+	mi := &file_fairstream_v1_raw_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RawTwitterTrend) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RawTwitterTrend) ProtoMessage() {}
+
+func (x *RawTwitterTrend) ProtoReflect() protoreflect.Message {
+	mi := &file_fairstream_v1_raw_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RawTwitterTrend.ProtoReflect.Descriptor instead.
+func (*RawTwitterTrend) Descriptor() ([]byte, []int) {
+	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *RawTwitterTrend) GetWoeid() int64 {
+	if x != nil {
+		return x.Woeid
+	}
+	return 0
+}
+
+func (x *RawTwitterTrend) GetName() string {
+	if x != nil {
+		return x.Name
+	}
+	return ""
+}
+
+func (x *RawTwitterTrend) GetTweetCount() int64 {
+	if x != nil {
+		return x.TweetCount
+	}
+	return 0
+}
+
+func (x *RawTwitterTrend) GetRank() int32 {
+	if x != nil {
+		return x.Rank
+	}
+	return 0
+}
+
+func (x *RawTwitterTrend) GetFetchedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FetchedAt
+	}
+	return nil
+}
+
+// RawTwitterProfile is a user profile, from user lookup.
+type RawTwitterProfile struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	User          *TwitterUser           `protobuf:"bytes,1,opt,name=user,proto3" json:"user,omitempty"`
+	FetchedAt     *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=fetched_at,json=fetchedAt,proto3" json:"fetched_at,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RawTwitterProfile) Reset() {
+	*x = RawTwitterProfile{}
+	mi := &file_fairstream_v1_raw_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RawTwitterProfile) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RawTwitterProfile) ProtoMessage() {}
+
+func (x *RawTwitterProfile) ProtoReflect() protoreflect.Message {
+	mi := &file_fairstream_v1_raw_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RawTwitterProfile.ProtoReflect.Descriptor instead.
+func (*RawTwitterProfile) Descriptor() ([]byte, []int) {
+	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *RawTwitterProfile) GetUser() *TwitterUser {
+	if x != nil {
+		return x.User
+	}
+	return nil
+}
+
+func (x *RawTwitterProfile) GetFetchedAt() *timestamppb.Timestamp {
+	if x != nil {
+		return x.FetchedAt
+	}
+	return nil
+}
+
 type TweetReference struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// type is "replied_to", "quoted" or "retweeted".
@@ -194,7 +327,7 @@ type TweetReference struct {
 
 func (x *TweetReference) Reset() {
 	*x = TweetReference{}
-	mi := &file_fairstream_v1_raw_proto_msgTypes[1]
+	mi := &file_fairstream_v1_raw_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -206,7 +339,7 @@ func (x *TweetReference) String() string {
 func (*TweetReference) ProtoMessage() {}
 
 func (x *TweetReference) ProtoReflect() protoreflect.Message {
-	mi := &file_fairstream_v1_raw_proto_msgTypes[1]
+	mi := &file_fairstream_v1_raw_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -219,7 +352,7 @@ func (x *TweetReference) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TweetReference.ProtoReflect.Descriptor instead.
 func (*TweetReference) Descriptor() ([]byte, []int) {
-	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{1}
+	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *TweetReference) GetType() string {
@@ -248,7 +381,7 @@ type TweetEntities struct {
 
 func (x *TweetEntities) Reset() {
 	*x = TweetEntities{}
-	mi := &file_fairstream_v1_raw_proto_msgTypes[2]
+	mi := &file_fairstream_v1_raw_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -260,7 +393,7 @@ func (x *TweetEntities) String() string {
 func (*TweetEntities) ProtoMessage() {}
 
 func (x *TweetEntities) ProtoReflect() protoreflect.Message {
-	mi := &file_fairstream_v1_raw_proto_msgTypes[2]
+	mi := &file_fairstream_v1_raw_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -273,7 +406,7 @@ func (x *TweetEntities) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TweetEntities.ProtoReflect.Descriptor instead.
 func (*TweetEntities) Descriptor() ([]byte, []int) {
-	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{2}
+	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *TweetEntities) GetHashtags() []*TextEntity {
@@ -319,7 +452,7 @@ type TextEntity struct {
 
 func (x *TextEntity) Reset() {
 	*x = TextEntity{}
-	mi := &file_fairstream_v1_raw_proto_msgTypes[3]
+	mi := &file_fairstream_v1_raw_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -331,7 +464,7 @@ func (x *TextEntity) String() string {
 func (*TextEntity) ProtoMessage() {}
 
 func (x *TextEntity) ProtoReflect() protoreflect.Message {
-	mi := &file_fairstream_v1_raw_proto_msgTypes[3]
+	mi := &file_fairstream_v1_raw_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -344,7 +477,7 @@ func (x *TextEntity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TextEntity.ProtoReflect.Descriptor instead.
 func (*TextEntity) Descriptor() ([]byte, []int) {
-	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{3}
+	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *TextEntity) GetStart() int32 {
@@ -388,7 +521,7 @@ type UrlEntity struct {
 
 func (x *UrlEntity) Reset() {
 	*x = UrlEntity{}
-	mi := &file_fairstream_v1_raw_proto_msgTypes[4]
+	mi := &file_fairstream_v1_raw_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -400,7 +533,7 @@ func (x *UrlEntity) String() string {
 func (*UrlEntity) ProtoMessage() {}
 
 func (x *UrlEntity) ProtoReflect() protoreflect.Message {
-	mi := &file_fairstream_v1_raw_proto_msgTypes[4]
+	mi := &file_fairstream_v1_raw_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -413,7 +546,7 @@ func (x *UrlEntity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UrlEntity.ProtoReflect.Descriptor instead.
 func (*UrlEntity) Descriptor() ([]byte, []int) {
-	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{4}
+	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *UrlEntity) GetStart() int32 {
@@ -465,7 +598,7 @@ type TweetMetrics struct {
 
 func (x *TweetMetrics) Reset() {
 	*x = TweetMetrics{}
-	mi := &file_fairstream_v1_raw_proto_msgTypes[5]
+	mi := &file_fairstream_v1_raw_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -477,7 +610,7 @@ func (x *TweetMetrics) String() string {
 func (*TweetMetrics) ProtoMessage() {}
 
 func (x *TweetMetrics) ProtoReflect() protoreflect.Message {
-	mi := &file_fairstream_v1_raw_proto_msgTypes[5]
+	mi := &file_fairstream_v1_raw_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -490,7 +623,7 @@ func (x *TweetMetrics) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TweetMetrics.ProtoReflect.Descriptor instead.
 func (*TweetMetrics) Descriptor() ([]byte, []int) {
-	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{5}
+	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *TweetMetrics) GetRetweetCount() int64 {
@@ -554,7 +687,7 @@ type TwitterUser struct {
 
 func (x *TwitterUser) Reset() {
 	*x = TwitterUser{}
-	mi := &file_fairstream_v1_raw_proto_msgTypes[6]
+	mi := &file_fairstream_v1_raw_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -566,7 +699,7 @@ func (x *TwitterUser) String() string {
 func (*TwitterUser) ProtoMessage() {}
 
 func (x *TwitterUser) ProtoReflect() protoreflect.Message {
-	mi := &file_fairstream_v1_raw_proto_msgTypes[6]
+	mi := &file_fairstream_v1_raw_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -579,7 +712,7 @@ func (x *TwitterUser) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TwitterUser.ProtoReflect.Descriptor instead.
 func (*TwitterUser) Descriptor() ([]byte, []int) {
-	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{6}
+	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *TwitterUser) GetId() string {
@@ -676,7 +809,7 @@ type TwitterMedia struct {
 
 func (x *TwitterMedia) Reset() {
 	*x = TwitterMedia{}
-	mi := &file_fairstream_v1_raw_proto_msgTypes[7]
+	mi := &file_fairstream_v1_raw_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -688,7 +821,7 @@ func (x *TwitterMedia) String() string {
 func (*TwitterMedia) ProtoMessage() {}
 
 func (x *TwitterMedia) ProtoReflect() protoreflect.Message {
-	mi := &file_fairstream_v1_raw_proto_msgTypes[7]
+	mi := &file_fairstream_v1_raw_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -701,7 +834,7 @@ func (x *TwitterMedia) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TwitterMedia.ProtoReflect.Descriptor instead.
 func (*TwitterMedia) Descriptor() ([]byte, []int) {
-	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{7}
+	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *TwitterMedia) GetMediaKey() string {
@@ -789,7 +922,7 @@ type RawWebPage struct {
 
 func (x *RawWebPage) Reset() {
 	*x = RawWebPage{}
-	mi := &file_fairstream_v1_raw_proto_msgTypes[8]
+	mi := &file_fairstream_v1_raw_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -801,7 +934,7 @@ func (x *RawWebPage) String() string {
 func (*RawWebPage) ProtoMessage() {}
 
 func (x *RawWebPage) ProtoReflect() protoreflect.Message {
-	mi := &file_fairstream_v1_raw_proto_msgTypes[8]
+	mi := &file_fairstream_v1_raw_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -814,7 +947,7 @@ func (x *RawWebPage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RawWebPage.ProtoReflect.Descriptor instead.
 func (*RawWebPage) Descriptor() ([]byte, []int) {
-	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{8}
+	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RawWebPage) GetUrl() string {
@@ -934,7 +1067,7 @@ type RawDiscordMessage struct {
 
 func (x *RawDiscordMessage) Reset() {
 	*x = RawDiscordMessage{}
-	mi := &file_fairstream_v1_raw_proto_msgTypes[9]
+	mi := &file_fairstream_v1_raw_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -946,7 +1079,7 @@ func (x *RawDiscordMessage) String() string {
 func (*RawDiscordMessage) ProtoMessage() {}
 
 func (x *RawDiscordMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_fairstream_v1_raw_proto_msgTypes[9]
+	mi := &file_fairstream_v1_raw_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -959,7 +1092,7 @@ func (x *RawDiscordMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RawDiscordMessage.ProtoReflect.Descriptor instead.
 func (*RawDiscordMessage) Descriptor() ([]byte, []int) {
-	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{9}
+	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RawDiscordMessage) GetId() string {
@@ -1079,7 +1212,7 @@ type DiscordUser struct {
 
 func (x *DiscordUser) Reset() {
 	*x = DiscordUser{}
-	mi := &file_fairstream_v1_raw_proto_msgTypes[10]
+	mi := &file_fairstream_v1_raw_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1091,7 +1224,7 @@ func (x *DiscordUser) String() string {
 func (*DiscordUser) ProtoMessage() {}
 
 func (x *DiscordUser) ProtoReflect() protoreflect.Message {
-	mi := &file_fairstream_v1_raw_proto_msgTypes[10]
+	mi := &file_fairstream_v1_raw_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1104,7 +1237,7 @@ func (x *DiscordUser) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DiscordUser.ProtoReflect.Descriptor instead.
 func (*DiscordUser) Descriptor() ([]byte, []int) {
-	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{10}
+	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *DiscordUser) GetId() string {
@@ -1150,7 +1283,7 @@ type DiscordAttachment struct {
 
 func (x *DiscordAttachment) Reset() {
 	*x = DiscordAttachment{}
-	mi := &file_fairstream_v1_raw_proto_msgTypes[11]
+	mi := &file_fairstream_v1_raw_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1162,7 +1295,7 @@ func (x *DiscordAttachment) String() string {
 func (*DiscordAttachment) ProtoMessage() {}
 
 func (x *DiscordAttachment) ProtoReflect() protoreflect.Message {
-	mi := &file_fairstream_v1_raw_proto_msgTypes[11]
+	mi := &file_fairstream_v1_raw_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1175,7 +1308,7 @@ func (x *DiscordAttachment) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DiscordAttachment.ProtoReflect.Descriptor instead.
 func (*DiscordAttachment) Descriptor() ([]byte, []int) {
-	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{11}
+	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *DiscordAttachment) GetId() string {
@@ -1237,7 +1370,7 @@ type DiscordReaction struct {
 
 func (x *DiscordReaction) Reset() {
 	*x = DiscordReaction{}
-	mi := &file_fairstream_v1_raw_proto_msgTypes[12]
+	mi := &file_fairstream_v1_raw_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1249,7 +1382,7 @@ func (x *DiscordReaction) String() string {
 func (*DiscordReaction) ProtoMessage() {}
 
 func (x *DiscordReaction) ProtoReflect() protoreflect.Message {
-	mi := &file_fairstream_v1_raw_proto_msgTypes[12]
+	mi := &file_fairstream_v1_raw_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1262,7 +1395,7 @@ func (x *DiscordReaction) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DiscordReaction.ProtoReflect.Descriptor instead.
 func (*DiscordReaction) Descriptor() ([]byte, []int) {
-	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{12}
+	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DiscordReaction) GetEmoji() string {
@@ -1291,7 +1424,7 @@ type DiscordEmbed struct {
 
 func (x *DiscordEmbed) Reset() {
 	*x = DiscordEmbed{}
-	mi := &file_fairstream_v1_raw_proto_msgTypes[13]
+	mi := &file_fairstream_v1_raw_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1303,7 +1436,7 @@ func (x *DiscordEmbed) String() string {
 func (*DiscordEmbed) ProtoMessage() {}
 
 func (x *DiscordEmbed) ProtoReflect() protoreflect.Message {
-	mi := &file_fairstream_v1_raw_proto_msgTypes[13]
+	mi := &file_fairstream_v1_raw_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1316,7 +1449,7 @@ func (x *DiscordEmbed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DiscordEmbed.ProtoReflect.Descriptor instead.
 func (*DiscordEmbed) Descriptor() ([]byte, []int) {
-	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{13}
+	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *DiscordEmbed) GetType() string {
@@ -1373,7 +1506,7 @@ type RawTelegramMessage struct {
 
 func (x *RawTelegramMessage) Reset() {
 	*x = RawTelegramMessage{}
-	mi := &file_fairstream_v1_raw_proto_msgTypes[14]
+	mi := &file_fairstream_v1_raw_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1385,7 +1518,7 @@ func (x *RawTelegramMessage) String() string {
 func (*RawTelegramMessage) ProtoMessage() {}
 
 func (x *RawTelegramMessage) ProtoReflect() protoreflect.Message {
-	mi := &file_fairstream_v1_raw_proto_msgTypes[14]
+	mi := &file_fairstream_v1_raw_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1398,7 +1531,7 @@ func (x *RawTelegramMessage) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RawTelegramMessage.ProtoReflect.Descriptor instead.
 func (*RawTelegramMessage) Descriptor() ([]byte, []int) {
-	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{14}
+	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RawTelegramMessage) GetUpdateId() int64 {
@@ -1512,7 +1645,7 @@ type TelegramChat struct {
 
 func (x *TelegramChat) Reset() {
 	*x = TelegramChat{}
-	mi := &file_fairstream_v1_raw_proto_msgTypes[15]
+	mi := &file_fairstream_v1_raw_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1524,7 +1657,7 @@ func (x *TelegramChat) String() string {
 func (*TelegramChat) ProtoMessage() {}
 
 func (x *TelegramChat) ProtoReflect() protoreflect.Message {
-	mi := &file_fairstream_v1_raw_proto_msgTypes[15]
+	mi := &file_fairstream_v1_raw_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1537,7 +1670,7 @@ func (x *TelegramChat) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TelegramChat.ProtoReflect.Descriptor instead.
 func (*TelegramChat) Descriptor() ([]byte, []int) {
-	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{15}
+	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *TelegramChat) GetId() int64 {
@@ -1582,7 +1715,7 @@ type TelegramUser struct {
 
 func (x *TelegramUser) Reset() {
 	*x = TelegramUser{}
-	mi := &file_fairstream_v1_raw_proto_msgTypes[16]
+	mi := &file_fairstream_v1_raw_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1594,7 +1727,7 @@ func (x *TelegramUser) String() string {
 func (*TelegramUser) ProtoMessage() {}
 
 func (x *TelegramUser) ProtoReflect() protoreflect.Message {
-	mi := &file_fairstream_v1_raw_proto_msgTypes[16]
+	mi := &file_fairstream_v1_raw_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1607,7 +1740,7 @@ func (x *TelegramUser) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TelegramUser.ProtoReflect.Descriptor instead.
 func (*TelegramUser) Descriptor() ([]byte, []int) {
-	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{16}
+	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *TelegramUser) GetId() int64 {
@@ -1665,7 +1798,7 @@ type TelegramEntity struct {
 
 func (x *TelegramEntity) Reset() {
 	*x = TelegramEntity{}
-	mi := &file_fairstream_v1_raw_proto_msgTypes[17]
+	mi := &file_fairstream_v1_raw_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1677,7 +1810,7 @@ func (x *TelegramEntity) String() string {
 func (*TelegramEntity) ProtoMessage() {}
 
 func (x *TelegramEntity) ProtoReflect() protoreflect.Message {
-	mi := &file_fairstream_v1_raw_proto_msgTypes[17]
+	mi := &file_fairstream_v1_raw_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1690,7 +1823,7 @@ func (x *TelegramEntity) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TelegramEntity.ProtoReflect.Descriptor instead.
 func (*TelegramEntity) Descriptor() ([]byte, []int) {
-	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{17}
+	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *TelegramEntity) GetType() string {
@@ -1739,7 +1872,7 @@ type TelegramMedia struct {
 
 func (x *TelegramMedia) Reset() {
 	*x = TelegramMedia{}
-	mi := &file_fairstream_v1_raw_proto_msgTypes[18]
+	mi := &file_fairstream_v1_raw_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1751,7 +1884,7 @@ func (x *TelegramMedia) String() string {
 func (*TelegramMedia) ProtoMessage() {}
 
 func (x *TelegramMedia) ProtoReflect() protoreflect.Message {
-	mi := &file_fairstream_v1_raw_proto_msgTypes[18]
+	mi := &file_fairstream_v1_raw_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1764,7 +1897,7 @@ func (x *TelegramMedia) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use TelegramMedia.ProtoReflect.Descriptor instead.
 func (*TelegramMedia) Descriptor() ([]byte, []int) {
-	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{18}
+	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *TelegramMedia) GetType() string {
@@ -1862,7 +1995,7 @@ type RawPodcastEpisode struct {
 
 func (x *RawPodcastEpisode) Reset() {
 	*x = RawPodcastEpisode{}
-	mi := &file_fairstream_v1_raw_proto_msgTypes[19]
+	mi := &file_fairstream_v1_raw_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1874,7 +2007,7 @@ func (x *RawPodcastEpisode) String() string {
 func (*RawPodcastEpisode) ProtoMessage() {}
 
 func (x *RawPodcastEpisode) ProtoReflect() protoreflect.Message {
-	mi := &file_fairstream_v1_raw_proto_msgTypes[19]
+	mi := &file_fairstream_v1_raw_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1887,7 +2020,7 @@ func (x *RawPodcastEpisode) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RawPodcastEpisode.ProtoReflect.Descriptor instead.
 func (*RawPodcastEpisode) Descriptor() ([]byte, []int) {
-	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{19}
+	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *RawPodcastEpisode) GetFeedUrl() string {
@@ -2041,7 +2174,7 @@ type PodcastEnclosure struct {
 
 func (x *PodcastEnclosure) Reset() {
 	*x = PodcastEnclosure{}
-	mi := &file_fairstream_v1_raw_proto_msgTypes[20]
+	mi := &file_fairstream_v1_raw_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2053,7 +2186,7 @@ func (x *PodcastEnclosure) String() string {
 func (*PodcastEnclosure) ProtoMessage() {}
 
 func (x *PodcastEnclosure) ProtoReflect() protoreflect.Message {
-	mi := &file_fairstream_v1_raw_proto_msgTypes[20]
+	mi := &file_fairstream_v1_raw_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2066,7 +2199,7 @@ func (x *PodcastEnclosure) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PodcastEnclosure.ProtoReflect.Descriptor instead.
 func (*PodcastEnclosure) Descriptor() ([]byte, []int) {
-	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{20}
+	return file_fairstream_v1_raw_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *PodcastEnclosure) GetUrl() string {
@@ -2112,7 +2245,19 @@ const file_fairstream_v1_raw_proto_rawDesc = "" +
 	"\x06author\x18\f \x01(\v2\x1a.fairstream.v1.TwitterUserR\x06author\x121\n" +
 	"\x05media\x18\r \x03(\v2\x1b.fairstream.v1.TwitterMediaR\x05media\x123\n" +
 	"\bincludes\x18\x0e \x03(\v2\x17.fairstream.v1.RawTweetR\bincludes\x12\x14\n" +
-	"\x05query\x18\x0f \x01(\tR\x05query:\x10\x8a\xb5\x18\fraw.tweet/v1\"4\n" +
+	"\x05query\x18\x0f \x01(\tR\x05query:\x10\x8a\xb5\x18\fraw.tweet/v1\"\xc5\x01\n" +
+	"\x0fRawTwitterTrend\x12\x14\n" +
+	"\x05woeid\x18\x01 \x01(\x03R\x05woeid\x12\x12\n" +
+	"\x04name\x18\x02 \x01(\tR\x04name\x12\x1f\n" +
+	"\vtweet_count\x18\x03 \x01(\x03R\n" +
+	"tweetCount\x12\x12\n" +
+	"\x04rank\x18\x04 \x01(\x05R\x04rank\x129\n" +
+	"\n" +
+	"fetched_at\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\tfetchedAt:\x18\x8a\xb5\x18\x14raw.twitter_trend/v1\"\x9a\x01\n" +
+	"\x11RawTwitterProfile\x12.\n" +
+	"\x04user\x18\x01 \x01(\v2\x1a.fairstream.v1.TwitterUserR\x04user\x129\n" +
+	"\n" +
+	"fetched_at\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\tfetchedAt:\x1a\x8a\xb5\x18\x16raw.twitter_profile/v1\"4\n" +
 	"\x0eTweetReference\x12\x12\n" +
 	"\x04type\x18\x01 \x01(\tR\x04type\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\"\xe2\x01\n" +
@@ -2318,67 +2463,72 @@ func file_fairstream_v1_raw_proto_rawDescGZIP() []byte {
 	return file_fairstream_v1_raw_proto_rawDescData
 }
 
-var file_fairstream_v1_raw_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_fairstream_v1_raw_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_fairstream_v1_raw_proto_goTypes = []any{
 	(*RawTweet)(nil),              // 0: fairstream.v1.RawTweet
-	(*TweetReference)(nil),        // 1: fairstream.v1.TweetReference
-	(*TweetEntities)(nil),         // 2: fairstream.v1.TweetEntities
-	(*TextEntity)(nil),            // 3: fairstream.v1.TextEntity
-	(*UrlEntity)(nil),             // 4: fairstream.v1.UrlEntity
-	(*TweetMetrics)(nil),          // 5: fairstream.v1.TweetMetrics
-	(*TwitterUser)(nil),           // 6: fairstream.v1.TwitterUser
-	(*TwitterMedia)(nil),          // 7: fairstream.v1.TwitterMedia
-	(*RawWebPage)(nil),            // 8: fairstream.v1.RawWebPage
-	(*RawDiscordMessage)(nil),     // 9: fairstream.v1.RawDiscordMessage
-	(*DiscordUser)(nil),           // 10: fairstream.v1.DiscordUser
-	(*DiscordAttachment)(nil),     // 11: fairstream.v1.DiscordAttachment
-	(*DiscordReaction)(nil),       // 12: fairstream.v1.DiscordReaction
-	(*DiscordEmbed)(nil),          // 13: fairstream.v1.DiscordEmbed
-	(*RawTelegramMessage)(nil),    // 14: fairstream.v1.RawTelegramMessage
-	(*TelegramChat)(nil),          // 15: fairstream.v1.TelegramChat
-	(*TelegramUser)(nil),          // 16: fairstream.v1.TelegramUser
-	(*TelegramEntity)(nil),        // 17: fairstream.v1.TelegramEntity
-	(*TelegramMedia)(nil),         // 18: fairstream.v1.TelegramMedia
-	(*RawPodcastEpisode)(nil),     // 19: fairstream.v1.RawPodcastEpisode
-	(*PodcastEnclosure)(nil),      // 20: fairstream.v1.PodcastEnclosure
-	nil,                           // 21: fairstream.v1.RawWebPage.HeadersEntry
-	(*timestamppb.Timestamp)(nil), // 22: google.protobuf.Timestamp
+	(*RawTwitterTrend)(nil),       // 1: fairstream.v1.RawTwitterTrend
+	(*RawTwitterProfile)(nil),     // 2: fairstream.v1.RawTwitterProfile
+	(*TweetReference)(nil),        // 3: fairstream.v1.TweetReference
+	(*TweetEntities)(nil),         // 4: fairstream.v1.TweetEntities
+	(*TextEntity)(nil),            // 5: fairstream.v1.TextEntity
+	(*UrlEntity)(nil),             // 6: fairstream.v1.UrlEntity
+	(*TweetMetrics)(nil),          // 7: fairstream.v1.TweetMetrics
+	(*TwitterUser)(nil),           // 8: fairstream.v1.TwitterUser
+	(*TwitterMedia)(nil),          // 9: fairstream.v1.TwitterMedia
+	(*RawWebPage)(nil),            // 10: fairstream.v1.RawWebPage
+	(*RawDiscordMessage)(nil),     // 11: fairstream.v1.RawDiscordMessage
+	(*DiscordUser)(nil),           // 12: fairstream.v1.DiscordUser
+	(*DiscordAttachment)(nil),     // 13: fairstream.v1.DiscordAttachment
+	(*DiscordReaction)(nil),       // 14: fairstream.v1.DiscordReaction
+	(*DiscordEmbed)(nil),          // 15: fairstream.v1.DiscordEmbed
+	(*RawTelegramMessage)(nil),    // 16: fairstream.v1.RawTelegramMessage
+	(*TelegramChat)(nil),          // 17: fairstream.v1.TelegramChat
+	(*TelegramUser)(nil),          // 18: fairstream.v1.TelegramUser
+	(*TelegramEntity)(nil),        // 19: fairstream.v1.TelegramEntity
+	(*TelegramMedia)(nil),         // 20: fairstream.v1.TelegramMedia
+	(*RawPodcastEpisode)(nil),     // 21: fairstream.v1.RawPodcastEpisode
+	(*PodcastEnclosure)(nil),      // 22: fairstream.v1.PodcastEnclosure
+	nil,                           // 23: fairstream.v1.RawWebPage.HeadersEntry
+	(*timestamppb.Timestamp)(nil), // 24: google.protobuf.Timestamp
 }
 var file_fairstream_v1_raw_proto_depIdxs = []int32{
-	22, // 0: fairstream.v1.RawTweet.created_at:type_name -> google.protobuf.Timestamp
-	1,  // 1: fairstream.v1.RawTweet.referenced_tweets:type_name -> fairstream.v1.TweetReference
-	2,  // 2: fairstream.v1.RawTweet.entities:type_name -> fairstream.v1.TweetEntities
-	5,  // 3: fairstream.v1.RawTweet.public_metrics:type_name -> fairstream.v1.TweetMetrics
-	6,  // 4: fairstream.v1.RawTweet.author:type_name -> fairstream.v1.TwitterUser
-	7,  // 5: fairstream.v1.RawTweet.media:type_name -> fairstream.v1.TwitterMedia
+	24, // 0: fairstream.v1.RawTweet.created_at:type_name -> google.protobuf.Timestamp
+	3,  // 1: fairstream.v1.RawTweet.referenced_tweets:type_name -> fairstream.v1.TweetReference
+	4,  // 2: fairstream.v1.RawTweet.entities:type_name -> fairstream.v1.TweetEntities
+	7,  // 3: fairstream.v1.RawTweet.public_metrics:type_name -> fairstream.v1.TweetMetrics
+	8,  // 4: fairstream.v1.RawTweet.author:type_name -> fairstream.v1.TwitterUser
+	9,  // 5: fairstream.v1.RawTweet.media:type_name -> fairstream.v1.TwitterMedia
 	0,  // 6: fairstream.v1.RawTweet.includes:type_name -> fairstream.v1.RawTweet
-	3,  // 7: fairstream.v1.TweetEntities.hashtags:type_name -> fairstream.v1.TextEntity
-	3,  // 8: fairstream.v1.TweetEntities.mentions:type_name -> fairstream.v1.TextEntity
-	3,  // 9: fairstream.v1.TweetEntities.cashtags:type_name -> fairstream.v1.TextEntity
-	4,  // 10: fairstream.v1.TweetEntities.urls:type_name -> fairstream.v1.UrlEntity
-	22, // 11: fairstream.v1.TwitterUser.created_at:type_name -> google.protobuf.Timestamp
-	22, // 12: fairstream.v1.RawWebPage.fetched_at:type_name -> google.protobuf.Timestamp
-	21, // 13: fairstream.v1.RawWebPage.headers:type_name -> fairstream.v1.RawWebPage.HeadersEntry
-	10, // 14: fairstream.v1.RawDiscordMessage.author:type_name -> fairstream.v1.DiscordUser
-	22, // 15: fairstream.v1.RawDiscordMessage.timestamp:type_name -> google.protobuf.Timestamp
-	22, // 16: fairstream.v1.RawDiscordMessage.edited_timestamp:type_name -> google.protobuf.Timestamp
-	10, // 17: fairstream.v1.RawDiscordMessage.mentions:type_name -> fairstream.v1.DiscordUser
-	11, // 18: fairstream.v1.RawDiscordMessage.attachments:type_name -> fairstream.v1.DiscordAttachment
-	12, // 19: fairstream.v1.RawDiscordMessage.reactions:type_name -> fairstream.v1.DiscordReaction
-	13, // 20: fairstream.v1.RawDiscordMessage.embeds:type_name -> fairstream.v1.DiscordEmbed
-	15, // 21: fairstream.v1.RawTelegramMessage.chat:type_name -> fairstream.v1.TelegramChat
-	16, // 22: fairstream.v1.RawTelegramMessage.from:type_name -> fairstream.v1.TelegramUser
-	22, // 23: fairstream.v1.RawTelegramMessage.date:type_name -> google.protobuf.Timestamp
-	22, // 24: fairstream.v1.RawTelegramMessage.edit_date:type_name -> google.protobuf.Timestamp
-	17, // 25: fairstream.v1.RawTelegramMessage.entities:type_name -> fairstream.v1.TelegramEntity
-	18, // 26: fairstream.v1.RawTelegramMessage.media:type_name -> fairstream.v1.TelegramMedia
-	22, // 27: fairstream.v1.RawPodcastEpisode.published:type_name -> google.protobuf.Timestamp
-	20, // 28: fairstream.v1.RawPodcastEpisode.enclosure:type_name -> fairstream.v1.PodcastEnclosure
-	29, // [29:29] is the sub-list for method output_type
-	29, // [29:29] is the sub-list for method input_type
-	29, // [29:29] is the sub-list for extension type_name
-	29, // [29:29] is the sub-list for extension extendee
-	0,  // [0:29] is the sub-list for field type_name
+	24, // 7: fairstream.v1.RawTwitterTrend.fetched_at:type_name -> google.protobuf.Timestamp
+	8,  // 8: fairstream.v1.RawTwitterProfile.user:type_name -> fairstream.v1.TwitterUser
+	24, // 9: fairstream.v1.RawTwitterProfile.fetched_at:type_name -> google.protobuf.Timestamp
+	5,  // 10: fairstream.v1.TweetEntities.hashtags:type_name -> fairstream.v1.TextEntity
+	5,  // 11: fairstream.v1.TweetEntities.mentions:type_name -> fairstream.v1.TextEntity
+	5,  // 12: fairstream.v1.TweetEntities.cashtags:type_name -> fairstream.v1.TextEntity
+	6,  // 13: fairstream.v1.TweetEntities.urls:type_name -> fairstream.v1.UrlEntity
+	24, // 14: fairstream.v1.TwitterUser.created_at:type_name -> google.protobuf.Timestamp
+	24, // 15: fairstream.v1.RawWebPage.fetched_at:type_name -> google.protobuf.Timestamp
+	23, // 16: fairstream.v1.RawWebPage.headers:type_name -> fairstream.v1.RawWebPage.HeadersEntry
+	12, // 17: fairstream.v1.RawDiscordMessage.author:type_name -> fairstream.v1.DiscordUser
+	24, // 18: fairstream.v1.RawDiscordMessage.timestamp:type_name -> google.protobuf.Timestamp
+	24, // 19: fairstream.v1.RawDiscordMessage.edited_timestamp:type_name -> google.protobuf.Timestamp
+	12, // 20: fairstream.v1.RawDiscordMessage.mentions:type_name -> fairstream.v1.DiscordUser
+	13, // 21: fairstream.v1.RawDiscordMessage.attachments:type_name -> fairstream.v1.DiscordAttachment
+	14, // 22: fairstream.v1.RawDiscordMessage.reactions:type_name -> fairstream.v1.DiscordReaction
+	15, // 23: fairstream.v1.RawDiscordMessage.embeds:type_name -> fairstream.v1.DiscordEmbed
+	17, // 24: fairstream.v1.RawTelegramMessage.chat:type_name -> fairstream.v1.TelegramChat
+	18, // 25: fairstream.v1.RawTelegramMessage.from:type_name -> fairstream.v1.TelegramUser
+	24, // 26: fairstream.v1.RawTelegramMessage.date:type_name -> google.protobuf.Timestamp
+	24, // 27: fairstream.v1.RawTelegramMessage.edit_date:type_name -> google.protobuf.Timestamp
+	19, // 28: fairstream.v1.RawTelegramMessage.entities:type_name -> fairstream.v1.TelegramEntity
+	20, // 29: fairstream.v1.RawTelegramMessage.media:type_name -> fairstream.v1.TelegramMedia
+	24, // 30: fairstream.v1.RawPodcastEpisode.published:type_name -> google.protobuf.Timestamp
+	22, // 31: fairstream.v1.RawPodcastEpisode.enclosure:type_name -> fairstream.v1.PodcastEnclosure
+	32, // [32:32] is the sub-list for method output_type
+	32, // [32:32] is the sub-list for method input_type
+	32, // [32:32] is the sub-list for extension type_name
+	32, // [32:32] is the sub-list for extension extendee
+	0,  // [0:32] is the sub-list for field type_name
 }
 
 func init() { file_fairstream_v1_raw_proto_init() }
@@ -2393,7 +2543,7 @@ func file_fairstream_v1_raw_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fairstream_v1_raw_proto_rawDesc), len(file_fairstream_v1_raw_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   22,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

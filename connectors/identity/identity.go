@@ -1,0 +1,196 @@
+// Package identity is a worker's identity: one secp256k1 key that gives its
+// Ethereum address (the worker ID, and the address it is paid to), its
+// libp2p peer ID (the bridge), and its event signatures.
+//
+// The key lives in an Ethereum keystore file (scrypt-encrypted JSON, mode
+// 0600) whose passphrase comes from the environment
+// (FAIRSTREAM_WORKER_PASSPHRASE through the CLI's worker.passphrase).
+//
+// A signature is secp256k1 over Keccak-256 of schemas.CanonicalBytes: the
+// 65-byte [R || S || V] form Ethereum uses, so a verifier recovers the
+// signer's address and compares it with the envelope's worker field.
+package identity
+
+import (
+	"bytes"
+	"crypto/ecdsa"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+
+	"github.com/ethereum/go-ethereum/accounts/keystore"
+	"github.com/ethereum/go-ethereum/common"
+	"github.com/ethereum/go-ethereum/crypto"
+	"github.com/google/uuid"
+	p2pcrypto "github.com/libp2p/go-libp2p/core/crypto"
+	"github.com/libp2p/go-libp2p/core/peer"
+
+	"github.com/fairstream/fairstream/schemas"
+)
+
+// Config locates the worker's key.
+type Config struct {
+	// KeyFile is the keystore file. The CLI defaults it to <data_dir>/worker.key.
+	KeyFile string `mapstructure:"key_file"`
+	// Passphrase decrypts it; set it with FAIRSTREAM_WORKER_PASSPHRASE.
+	Passphrase string `mapstructure:"passphrase" secret:"true"`
+}
+
+// DefaultConfig leaves the key file to the CLI's data directory.
+func DefaultConfig() Config { return Config{} }
+
+// Validate reports invalid settings, naming their keys.
+func (c Config) Validate() error {
+	if c.KeyFile != "" && strings.ContainsRune(c.KeyFile, 0) {
+		return errors.New("key_file: not a path")
+	}
+	return nil
+}
+
+// ErrBadSignature is wrapped by every verification failure.
+var ErrBadSignature = errors.New("bad signature")
+
+// ErrNoKey is returned by Load when the key file does not exist.
+var ErrNoKey = errors.New("no worker key")
+
+// Identity is a worker's key pair.
+type Identity struct {
+	key  *ecdsa.PrivateKey
+	addr common.Address
+}
+
+// Generate returns a new random identity.
+func Generate() (*Identity, error) {
+	k, err := crypto.GenerateKey()
+	if err != nil {
+		return nil, fmt.Errorf("generate key: %w", err)
+	}
+	return fromKey(k), nil
+}
+
+// FromHex returns the identity of a hex private key (with or without 0x),
+// for tests and development chains.
+func FromHex(s string) (*Identity, error) {
+	k, err := crypto.HexToECDSA(strings.TrimPrefix(s, "0x"))
+	if err != nil {
+		return nil, fmt.Errorf("private key: %w", err)
+	}
+	return fromKey(k), nil
+}
+
+func fromKey(k *ecdsa.PrivateKey) *Identity {
+	return &Identity{key: k, addr: crypto.PubkeyToAddress(k.PublicKey)}
+}
+
+// Scrypt costs of the keystore file.
+const (
+	StandardScryptN = keystore.StandardScryptN
+	LightScryptN    = keystore.LightScryptN
+)
+
+// Save writes the identity to path as an encrypted keystore file, mode
+// 0600. It refuses to overwrite a file unless overwrite is set.
+func (id *Identity) Save(path, passphrase string, scryptN int, overwrite bool) error {
+	if passphrase == "" {
+		return errors.New("save worker key: empty passphrase (set FAIRSTREAM_WORKER_PASSPHRASE)")
+	}
+	if !overwrite {
+		if _, err := os.Stat(path); err == nil {
+			return fmt.Errorf("save worker key: %s exists; keep it, or remove it to make a new identity", path)
+		}
+	}
+	u, err := uuid.NewRandom()
+	if err != nil {
+		return err
+	}
+	js, err := keystore.EncryptKey(&keystore.Key{Id: u, Address: id.addr, PrivateKey: id.key}, passphrase, scryptN, keystore.StandardScryptP)
+	if err != nil {
+		return fmt.Errorf("encrypt worker key: %w", err)
+	}
+	if err := os.MkdirAll(filepath.Dir(path), 0o700); err != nil {
+		return fmt.Errorf("save worker key: %w", err)
+	}
+	tmp := path + ".tmp"
+	if err := os.WriteFile(tmp, js, 0o600); err != nil {
+		return fmt.Errorf("save worker key: %w", err)
+	}
+	if err := os.Chmod(tmp, 0o600); err != nil { // WriteFile keeps an existing file's mode
+		return fmt.Errorf("save worker key: %w", err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("save worker key: %w", err)
+	}
+	return nil
+}
+
+// Load decrypts the keystore file at path.
+func Load(path, passphrase string) (*Identity, error) {
+	js, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return nil, fmt.Errorf("%w: %s does not exist; create it with `fairstream keys gen`", ErrNoKey, path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("worker key: %w", err)
+	}
+	if fi, err := os.Stat(path); err == nil && fi.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("worker key %s is readable by others (mode %o); chmod 600 it", path, fi.Mode().Perm())
+	}
+	k, err := keystore.DecryptKey(js, passphrase)
+	if err != nil {
+		return nil, fmt.Errorf("worker key %s: %w (is worker.passphrase / FAIRSTREAM_WORKER_PASSPHRASE right?)", path, err)
+	}
+	return fromKey(k.PrivateKey), nil
+}
+
+// Address is the worker ID: the key's Ethereum address, checksummed hex.
+func (id *Identity) Address() string { return id.addr.Hex() }
+
+// PeerID is the worker's libp2p peer ID, from the same key.
+func (id *Identity) PeerID() (peer.ID, error) {
+	pk, err := p2pcrypto.UnmarshalSecp256k1PrivateKey(crypto.FromECDSA(id.key))
+	if err != nil {
+		return "", fmt.Errorf("peer ID: %w", err)
+	}
+	return peer.IDFromPrivateKey(pk)
+}
+
+// digest is what is signed: Keccak-256 of the canonical bytes.
+func digest(env *schemas.Envelope) []byte {
+	return crypto.Keccak256(schemas.CanonicalBytes(env))
+}
+
+// Sign sets env's worker to this identity and its signature over the
+// canonical bytes. env's content hash must already be set.
+func (id *Identity) Sign(env *schemas.Envelope) error {
+	env.Worker = id.Address()
+	sig, err := crypto.Sign(digest(env), id.key)
+	if err != nil {
+		return fmt.Errorf("sign %s: %w", env.GetId(), err)
+	}
+	env.Signature = sig
+	return nil
+}
+
+// Verify checks that env's content hash matches its payload and that its
+// signature was made by the key of its worker address.
+func Verify(env *schemas.Envelope) error {
+	if !bytes.Equal(env.GetContentHash(), schemas.ContentHash(env.GetPayload())) {
+		return fmt.Errorf("%w: event %s: content_hash does not match the payload", ErrBadSignature, env.GetId())
+	}
+	if len(env.GetSignature()) != crypto.SignatureLength {
+		return fmt.Errorf("%w: event %s: signature is %d bytes, want %d", ErrBadSignature, env.GetId(), len(env.GetSignature()), crypto.SignatureLength)
+	}
+	if !common.IsHexAddress(env.GetWorker()) {
+		return fmt.Errorf("%w: event %s: worker %q is not an address", ErrBadSignature, env.GetId(), env.GetWorker())
+	}
+	pub, err := crypto.SigToPub(digest(env), env.GetSignature())
+	if err != nil {
+		return fmt.Errorf("%w: event %s: %v", ErrBadSignature, env.GetId(), err)
+	}
+	if got := crypto.PubkeyToAddress(*pub); got != common.HexToAddress(env.GetWorker()) {
+		return fmt.Errorf("%w: event %s: signed by %s, not by its worker %s", ErrBadSignature, env.GetId(), got.Hex(), env.GetWorker())
+	}
+	return nil
+}
