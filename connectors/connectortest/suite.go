@@ -15,11 +15,11 @@ package connectortest
 
 import (
 	"context"
-	"log/slog"
-	"os"
 	"errors"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
