@@ -6,14 +6,17 @@
 // 0600) whose passphrase comes from the environment
 // (FAIRSTREAM_WORKER_PASSPHRASE through the CLI's worker.passphrase).
 //
-// A signature is secp256k1 over Keccak-256 of schemas.CanonicalBytes: the
+// A signature is secp256k1 over SHA-256 of schemas.CanonicalBytes, in the
 // 65-byte [R || S || V] form Ethereum uses, so a verifier recovers the
 // signer's address and compares it with the envelope's worker field.
+// Connectors sign a page of events at once (SignBatch: one signature over a
+// Merkle root, a proof per event); every event still verifies on its own.
 package identity
 
 import (
 	"bytes"
 	"crypto/ecdsa"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"os"
@@ -156,9 +159,10 @@ func (id *Identity) PeerID() (peer.ID, error) {
 	return peer.IDFromPrivateKey(pk)
 }
 
-// digest is what is signed: Keccak-256 of the canonical bytes.
+// digest is what is signed: SHA-256 of the canonical bytes.
 func digest(env *schemas.Envelope) []byte {
-	return crypto.Keccak256(schemas.CanonicalBytes(env))
+	sum := sha256.Sum256(schemas.CanonicalBytes(env))
+	return sum[:]
 }
 
 // Sign sets env's worker to this identity and its signature over the
@@ -174,22 +178,38 @@ func (id *Identity) Sign(env *schemas.Envelope) error {
 }
 
 // Verify checks that env's content hash matches its payload and that its
-// signature was made by the key of its worker address.
-func Verify(env *schemas.Envelope) error {
+// signature — of the event alone, or of a batch it belongs to, with its
+// Merkle proof — was made by the key of its worker address.
+func Verify(env *schemas.Envelope) error { return verify(env, nil) }
+
+func verify(env *schemas.Envelope, v *Verifier) error {
 	if !bytes.Equal(env.GetContentHash(), schemas.ContentHash(env.GetPayload())) {
 		return fmt.Errorf("%w: event %s: content_hash does not match the payload", ErrBadSignature, env.GetId())
-	}
-	if len(env.GetSignature()) != crypto.SignatureLength {
-		return fmt.Errorf("%w: event %s: signature is %d bytes, want %d", ErrBadSignature, env.GetId(), len(env.GetSignature()), crypto.SignatureLength)
 	}
 	if !common.IsHexAddress(env.GetWorker()) {
 		return fmt.Errorf("%w: event %s: worker %q is not an address", ErrBadSignature, env.GetId(), env.GetWorker())
 	}
-	pub, err := crypto.SigToPub(digest(env), env.GetSignature())
-	if err != nil {
-		return fmt.Errorf("%w: event %s: %v", ErrBadSignature, env.GetId(), err)
+	sig := env.GetSignature()
+	var got common.Address
+	switch {
+	case len(sig) == crypto.SignatureLength:
+		pub, err := crypto.SigToPub(digest(env), sig)
+		if err != nil {
+			return fmt.Errorf("%w: event %s: %v", ErrBadSignature, env.GetId(), err)
+		}
+		got = crypto.PubkeyToAddress(*pub)
+	case len(sig) > crypto.SignatureLength && sig[0] == batchFormat:
+		rootSig, dirs, sibs, err := parseBatch(sig)
+		if err != nil {
+			return fmt.Errorf("%w: event %s: %v", ErrBadSignature, env.GetId(), err)
+		}
+		if got, err = v.signer(batchRoot(env, dirs, sibs), rootSig); err != nil {
+			return fmt.Errorf("%w: event %s: %v", ErrBadSignature, env.GetId(), err)
+		}
+	default:
+		return fmt.Errorf("%w: event %s: signature is %d bytes, neither an event's (%d) nor a batch's", ErrBadSignature, env.GetId(), len(sig), crypto.SignatureLength)
 	}
-	if got := crypto.PubkeyToAddress(*pub); got != common.HexToAddress(env.GetWorker()) {
+	if got != common.HexToAddress(env.GetWorker()) {
 		return fmt.Errorf("%w: event %s: signed by %s, not by its worker %s", ErrBadSignature, env.GetId(), got.Hex(), env.GetWorker())
 	}
 	return nil

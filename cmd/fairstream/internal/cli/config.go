@@ -17,6 +17,9 @@ import (
 	"go.yaml.in/yaml/v3"
 
 	"github.com/fairstream/fairstream/analytics"
+	"github.com/fairstream/fairstream/connectors"
+	"github.com/fairstream/fairstream/connectors/identity"
+	"github.com/fairstream/fairstream/connectors/telegram"
 	"github.com/fairstream/fairstream/processors/structure"
 	"github.com/fairstream/fairstream/streams"
 	"github.com/fairstream/fairstream/streams/embedded"
@@ -34,7 +37,16 @@ type Config struct {
 	Runner     streams.RunnerConfig `mapstructure:"runner"`
 	Processors ProcessorsConfig     `mapstructure:"processors"`
 	Analytics  analytics.Config     `mapstructure:"analytics"`
+	Worker     identity.Config      `mapstructure:"worker"`
+	Connectors ConnectorsConfig     `mapstructure:"connectors"`
 	Dev        DevConfig            `mapstructure:"dev"`
+}
+
+// ConnectorsConfig is the worker runtime's settings and each connector's
+// own section.
+type ConnectorsConfig struct {
+	connectors.Config `mapstructure:",squash"`
+	Telegram          telegram.Config `mapstructure:"telegram"`
 }
 
 // LogConfig configures the structured logs on stderr.
@@ -73,7 +85,12 @@ func DefaultConfig() Config {
 		Runner:     streams.DefaultRunnerConfig(),
 		Processors: ProcessorsConfig{Structure: structure.DefaultConfig()},
 		Analytics:  analytics.DefaultConfig(),
-		Dev:        DevConfig{Processors: processorNames()},
+		Worker:     identity.DefaultConfig(),
+		Connectors: ConnectorsConfig{
+			Config:   connectors.DefaultConfig(),
+			Telegram: telegram.DefaultConfig(),
+		},
+		Dev: DevConfig{Processors: processorNames()},
 	}
 }
 
@@ -104,7 +121,12 @@ func (c Config) Validate() error {
 		streams.PrefixErr("runner.", c.Runner.Validate()),
 		streams.PrefixErr("processors.structure.", c.Processors.Structure.Validate()),
 		streams.PrefixErr("analytics.", c.Analytics.Validate()),
+		streams.PrefixErr("worker.", c.Worker.Validate()),
+		streams.PrefixErr("connectors.", c.Connectors.Config.Validate()),
 	)
+	for _, def := range connectorDefs() {
+		errs = append(errs, streams.PrefixErr("connectors."+def.name+".", def.validate(c)))
+	}
 	for _, p := range c.Dev.Processors {
 		if !slices.Contains(processorNames(), p) {
 			errs = append(errs, fmt.Errorf("dev.processors: unknown processor %q (known: %s)", p, strings.Join(processorNames(), ", ")))
@@ -337,8 +359,12 @@ func flatten(cfg any) []leaf {
 			if tag == "" || tag == "-" {
 				continue
 			}
-			key := prefix + tag
 			fv := v.Field(i)
+			if tag == ",squash" { // an embedded section whose keys sit at this level
+				walk(prefix, fv)
+				continue
+			}
+			key := prefix + tag
 			if f.Type.Kind() == reflect.Struct && f.Type != reflect.TypeOf(time.Duration(0)) {
 				walk(key+".", fv)
 				continue
@@ -405,6 +431,14 @@ func (c Config) analyticsConfig() analytics.Config {
 		a.ChDB.Path = filepath.Join(c.DataDir, "chdb")
 	}
 	return a
+}
+
+// keyFile is the worker's key file.
+func (c Config) keyFile() string {
+	if c.Worker.KeyFile != "" {
+		return c.Worker.KeyFile
+	}
+	return filepath.Join(c.DataDir, "worker.key")
 }
 
 // brokerDataDir is where the embedded broker persists its log.

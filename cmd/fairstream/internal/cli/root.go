@@ -107,6 +107,8 @@ deploy/config/fairstream.example.yaml and 'fairstream config print'.`,
 	root.AddCommand(
 		a.devCmd(),
 		a.processorCmd(),
+		a.connectorCmd(),
+		a.keysCmd(),
 		a.topicsCmd(),
 		a.produceCmd(),
 		a.tailCmd(),
