@@ -152,6 +152,15 @@ func envelopeFromLine(reg *schemas.Registry, t streams.Topic, raw []byte, meta s
 			Time: now, Ingested: now,
 		})
 	}
+	// What `tail --json` adds about the signature is not part of the envelope.
+	if _, ok := probe["signature_valid"]; ok {
+		delete(probe, "signature_valid")
+		delete(probe, "signature_error")
+		var err error
+		if raw, err = json.Marshal(probe); err != nil {
+			return nil, err
+		}
+	}
 	env, err := reg.EnvelopeFromJSON(raw)
 	if err != nil {
 		return nil, err

@@ -17,6 +17,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/spf13/pflag"
 
+	"github.com/fairstream/fairstream/connectors/identity"
 	"github.com/fairstream/fairstream/streams"
 )
 
@@ -44,10 +45,11 @@ type app struct {
 	configFile string
 	flagKeys   map[string]*pflag.Flag
 
-	cfg     Config
-	log     *slog.Logger
-	reg     *prometheus.Registry
-	metrics *streams.Metrics
+	cfg      Config
+	log      *slog.Logger
+	verifier *identity.Verifier // tail's signature checks
+	reg      *prometheus.Registry
+	metrics  *streams.Metrics
 }
 
 // Main runs the CLI and returns the process exit code. SIGINT and SIGTERM

@@ -13,6 +13,7 @@ import (
 	"github.com/spf13/cobra"
 	"github.com/twmb/franz-go/pkg/kgo"
 
+	"github.com/fairstream/fairstream/connectors/identity"
 	"github.com/fairstream/fairstream/schemas"
 	"github.com/fairstream/fairstream/streams"
 )
@@ -76,6 +77,7 @@ func (a *app) tail(ctx context.Context, topic string, o tailOptions) error {
 		return err
 	}
 	reg := schemas.Builtin()
+	a.verifier = identity.NewVerifier(4096)
 	n := 0
 	for {
 		pctx, cancel := ctx, context.CancelFunc(func() {})
@@ -181,14 +183,35 @@ func (a *app) printRecord(reg *schemas.Registry, t streams.Topic, r *kgo.Record,
 		fmt.Fprintf(w, "%s[%d]@%d undecodable: %v\n", r.Topic, r.Partition, r.Offset, err)
 		return nil
 	}
+	// Every event says whether its worker's signature verifies.
+	sigState, sigErr := "valid", ""
+	switch {
+	case len(env.GetSignature()) == 0:
+		sigState, sigErr = "unsigned", "the event carries no signature"
+	default:
+		if err := a.verifier.Verify(env); err != nil {
+			sigState, sigErr = "invalid", err.Error()
+		}
+	}
 	if asJSON {
-		_, err := fmt.Fprintf(w, "%s\n", envJSON)
-		return err
+		var full map[string]json.RawMessage
+		if err := json.Unmarshal(envJSON, &full); err != nil {
+			return err
+		}
+		full["signature_valid"], _ = json.Marshal(sigState == "valid")
+		if sigErr != "" {
+			full["signature_error"], _ = json.Marshal(sigErr)
+		}
+		return writeJSON(w, full)
 	}
 	var full map[string]json.RawMessage
 	_ = json.Unmarshal(envJSON, &full)
-	fmt.Fprintf(w, "%s[%d]@%d %s %s id=%s key=%s\n  %s\n", r.Topic, r.Partition, r.Offset,
-		env.GetTime().AsTime().UTC().Format(time.RFC3339), env.GetType(), env.GetId(), env.GetKey(), clip(string(full["payload"]), 400))
+	signed := "signature " + sigState
+	if env.GetWorker() != "" {
+		signed += " (worker " + env.GetWorker() + ")"
+	}
+	fmt.Fprintf(w, "%s[%d]@%d %s %s id=%s key=%s %s\n  %s\n", r.Topic, r.Partition, r.Offset,
+		env.GetTime().AsTime().UTC().Format(time.RFC3339), env.GetType(), env.GetId(), env.GetKey(), signed, clip(string(full["payload"]), 400))
 	return nil
 }
 
