@@ -19,6 +19,7 @@ import (
 	"github.com/fairstream/fairstream/analytics"
 	"github.com/fairstream/fairstream/connectors"
 	"github.com/fairstream/fairstream/connectors/identity"
+	"github.com/fairstream/fairstream/connectors/podcast"
 	"github.com/fairstream/fairstream/connectors/telegram"
 	"github.com/fairstream/fairstream/processors/structure"
 	"github.com/fairstream/fairstream/streams"
@@ -47,6 +48,7 @@ type Config struct {
 type ConnectorsConfig struct {
 	connectors.Config `mapstructure:",squash"`
 	Telegram          telegram.Config `mapstructure:"telegram"`
+	Podcast           podcast.Config  `mapstructure:"podcast"`
 }
 
 // LogConfig configures the structured logs on stderr.
@@ -89,6 +91,7 @@ func DefaultConfig() Config {
 		Connectors: ConnectorsConfig{
 			Config:   connectors.DefaultConfig(),
 			Telegram: telegram.DefaultConfig(),
+			Podcast:  podcast.DefaultConfig(),
 		},
 		Dev: DevConfig{Processors: processorNames()},
 	}

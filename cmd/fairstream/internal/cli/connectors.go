@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"path/filepath"
 	"strings"
 
 	"github.com/spf13/cobra"
 
 	"github.com/fairstream/fairstream/connectors"
 	"github.com/fairstream/fairstream/connectors/identity"
+	"github.com/fairstream/fairstream/connectors/podcast"
 	"github.com/fairstream/fairstream/connectors/telegram"
 )
 
@@ -27,6 +29,19 @@ type connectorDef struct {
 // connectorDefs lists every connector the binary can run.
 func connectorDefs() []connectorDef {
 	return []connectorDef{
+		{
+			name:     podcast.Name,
+			summary:  "RSS and Atom podcast feeds, audio stored content-addressed → raw.podcast.v1",
+			enabled:  func(c Config) bool { return c.Connectors.Podcast.Enabled },
+			validate: func(c Config) error { return c.Connectors.Podcast.Validate() },
+			build: func(c Config, client *connectors.Client) (connectors.Source, error) {
+				pc := c.Connectors.Podcast
+				if pc.BlobDir == "" {
+					pc.BlobDir = filepath.Join(c.DataDir, "blobs")
+				}
+				return podcast.New(pc, client, podcast.WithUserAgent(c.Connectors.HTTP.UserAgent))
+			},
+		},
 		{
 			name:     telegram.Name,
 			summary:  "Telegram Bot API getUpdates → raw.telegram.v1",

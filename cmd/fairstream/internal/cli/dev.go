@@ -105,11 +105,11 @@ func (a *app) runDev(cmd *cobra.Command) error {
 		if err != nil {
 			return err
 		}
-		r, err := def.build(a)
+		rs, err := def.build(a)
 		if err != nil {
 			return err
 		}
-		runners = append(runners, r)
+		runners = append(runners, rs...)
 	}
 
 	out := a.stdout

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"strings"
+	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -11,11 +12,12 @@ import (
 	"github.com/fairstream/fairstream/streams"
 )
 
-// processorDef wires one processor to the configuration.
+// processorDef wires one processor to the configuration. A processor may
+// run several stages, one runner each (structure runs one per raw type).
 type processorDef struct {
 	name    string
 	summary string
-	build   func(a *app) (*streams.Runner, error)
+	build   func(a *app) ([]*streams.Runner, error)
 }
 
 // processorDefs lists every processor the binary can run.
@@ -23,9 +25,17 @@ func processorDefs() []processorDef {
 	return []processorDef{
 		{
 			name:    structure.Name,
-			summary: "raw.web.v1 → docs.structured.v1: title, main text, language, links, lineage",
-			build: func(a *app) (*streams.Runner, error) {
-				return streams.NewRunner(a.cfg.Kafka, a.cfg.Runner, structure.Stage(a.cfg.Processors.Structure), a.streamOpts()...)
+			summary: "raw.{web,twitter,discord,telegram,podcast}.v1 → docs.structured.v1: one Document per item (text, language, links, tags, media, lineage)",
+			build: func(a *app) ([]*streams.Runner, error) {
+				var runners []*streams.Runner
+				for _, b := range structure.Stages(a.cfg.Processors.Structure) {
+					r, err := b.Build(a.cfg.Kafka, a.cfg.Runner, a.streamOpts()...)
+					if err != nil {
+						return nil, fmt.Errorf("%s: %w", b.Spec.Name, err)
+					}
+					runners = append(runners, r)
+				}
+				return runners, nil
 			},
 		},
 	}
@@ -85,21 +95,52 @@ runner.instance_id (FAIRSTREAM_RUNNER_INSTANCE_ID), stable across its restarts.`
 				return err
 			}
 			defer stopMetrics()
-			r, err := def.build(a)
+			runners, err := def.build(a)
 			if err != nil {
 				return exitError{exitUsage, err}
 			}
-			a.log.Info("processor starting", "processor", def.name, "brokers", a.cfg.Kafka.Brokers, "metrics", addr)
-			return runUntilDone(ctx, r)
+			var stages []string
+			for _, r := range runners {
+				stages = append(stages, r.Spec().Name)
+			}
+			a.log.Info("processor starting", "processor", def.name, "stages", stages, "brokers", a.cfg.Kafka.Brokers, "metrics", addr)
+			return runRunners(ctx, runners)
 		},
 	})
 	return cmd
 }
 
-// runUntilDone runs r until ctx ends; an error from Run before that fails.
-func runUntilDone(ctx context.Context, r *streams.Runner) error {
-	if err := r.Run(ctx); err != nil && ctx.Err() == nil {
-		return err
+// runRunners runs every runner until ctx ends or one of them fails; a
+// failure stops the others and is returned, after they have stopped.
+func runRunners(ctx context.Context, runners []*streams.Runner) error {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	errc := make(chan error, len(runners))
+	var wg sync.WaitGroup
+	for _, r := range runners {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := r.Run(ctx); err != nil && ctx.Err() == nil {
+				errc <- fmt.Errorf("stage %s: %w", r.Spec().Name, err)
+			}
+		}()
 	}
-	return nil
+	allDone := make(chan struct{})
+	go func() {
+		wg.Wait()
+		close(allDone)
+	}()
+	var err error
+	select {
+	case <-ctx.Done():
+	case err = <-errc:
+	case <-allDone: // every Run returned without an error
+	}
+	cancel()
+	for _, r := range runners {
+		r.Close()
+	}
+	<-allDone
+	return err
 }
