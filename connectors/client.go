@@ -86,6 +86,29 @@ func (e *RateLimitError) Error() string {
 	return fmt.Sprintf("rate limited by %s until %s", e.URL, e.Until.UTC().Format(time.RFC3339))
 }
 
+// AuthError is a 401 or 403 answer; it wraps ErrAuth. A source for which a
+// 403 means "not this resource" rather than "not these credentials" (a
+// Discord channel the bot may not read) can turn it into a ResponseError.
+type AuthError struct {
+	Method      string
+	URL         string
+	StatusCode  int
+	Setting     string
+	ContentType string
+	Body        string
+}
+
+func (e *AuthError) Error() string {
+	setting := ""
+	if e.Setting != "" {
+		setting = "; check " + e.Setting
+	}
+	return fmt.Sprintf("%v: %s %s answered %d %s%s: %s", ErrAuth, e.Method, e.URL, e.StatusCode,
+		http.StatusText(e.StatusCode), setting, Snippet([]byte(e.Body), 200))
+}
+
+func (e *AuthError) Unwrap() error { return ErrAuth }
+
 // Request is one HTTP request.
 type Request struct {
 	Method string // GET if empty
@@ -113,7 +136,7 @@ type Client struct {
 	log  *slog.Logger
 
 	mu        sync.Mutex
-	notBefore map[string]time.Time // per host, from exhausted rate-limit windows
+	notBefore map[string]time.Time // per window (windowKey), from exhausted rate limits
 }
 
 // NewClient returns a client. A nil hc uses a default transport.
@@ -160,7 +183,7 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 	if err != nil {
 		return nil, fmt.Errorf("request URL %q: %w", req.URL, err)
 	}
-	host := u.Host
+	host := windowKey(u)
 	for attempt := 1; ; attempt++ {
 		if err := c.waitHost(ctx, host, req.URL); err != nil {
 			return nil, err
@@ -187,12 +210,8 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 		c.noteLimits(host, resp)
 		switch {
 		case resp.StatusCode == http.StatusUnauthorized || resp.StatusCode == http.StatusForbidden:
-			setting := ""
-			if req.Setting != "" {
-				setting = "; check " + req.Setting
-			}
-			return nil, fmt.Errorf("%w: %s %s answered %d %s%s: %s", ErrAuth, method, req.URL, resp.StatusCode,
-				http.StatusText(resp.StatusCode), setting, Snippet(resp.Body, 200))
+			return nil, &AuthError{Method: method, URL: req.URL, StatusCode: resp.StatusCode, Setting: req.Setting,
+				ContentType: resp.Header.Get("Content-Type"), Body: Snippet(resp.Body, 512)}
 		case resp.StatusCode == http.StatusTooManyRequests:
 			wait, ok := RetryAfter(resp.Header, resp.Body, time.Now())
 			if !ok {
@@ -260,8 +279,22 @@ func (c *Client) once(ctx context.Context, method string, req Request) (*Respons
 	return resp, nil
 }
 
-// waitHost waits out an exhausted rate-limit window of host, or hands a long
-// one back as a RateLimitError.
+// windowKey names the rate-limit window a request counts against: the host
+// and the path with its numeric segments (IDs) generalised. Sources such as
+// the X API keep one window per endpoint, not per host, so an exhausted
+// search window must not hold up timelines.
+func windowKey(u *url.URL) string {
+	parts := strings.Split(u.Path, "/")
+	for i, p := range parts {
+		if p != "" && strings.Trim(p, "0123456789") == "" {
+			parts[i] = "{id}"
+		}
+	}
+	return u.Host + strings.Join(parts, "/")
+}
+
+// waitHost waits out an exhausted rate-limit window, or hands a long one
+// back as a RateLimitError.
 func (c *Client) waitHost(ctx context.Context, host, u string) error {
 	c.mu.Lock()
 	until := c.notBefore[host]

@@ -75,7 +75,7 @@ func TestClientStatuses(t *testing.T) {
 		case "/truncated":
 			w.Header().Set("Content-Type", "application/json")
 			fmt.Fprint(w, `{"data":[{"id":"1"},{"id":`)
-		case "/exhausted": // a window with nothing left that resets in an hour
+		case "/exhausted/1", "/exhausted/2": // a window with nothing left that resets in an hour
 			w.Header().Set("x-rate-limit-remaining", "0")
 			w.Header().Set("x-rate-limit-reset", strconv.FormatInt(time.Now().Add(time.Hour).Unix(), 10))
 			w.Header().Set("Content-Type", "application/json")
@@ -101,14 +101,18 @@ func TestClientStatuses(t *testing.T) {
 	if _, err := c.GetJSON(ctx, connectors.Request{URL: srv.URL + "/truncated"}, &v); !errors.As(err, &re) || !strings.Contains(re.Err.Error(), "malformed JSON") {
 		t.Fatalf("truncated: %v", err)
 	}
-	// An exhausted window makes the next request to the host wait for its
-	// reset instead of earning a 429; an hour is handed back to the caller.
-	if _, err := c.GetJSON(ctx, connectors.Request{URL: srv.URL + "/exhausted"}, &v); err != nil {
+	// An exhausted window makes the next request to that endpoint (IDs in
+	// the path aside) wait for its reset instead of earning a 429; an hour is
+	// handed back to the caller. Other endpoints of the host go on.
+	if _, err := c.GetJSON(ctx, connectors.Request{URL: srv.URL + "/exhausted/1"}, &v); err != nil {
 		t.Fatal(err)
 	}
 	var rl *connectors.RateLimitError
-	if _, err := c.GetJSON(ctx, connectors.Request{URL: srv.URL + "/flaky"}, &v); !errors.As(err, &rl) || time.Until(rl.Until) < 59*time.Minute {
+	if _, err := c.GetJSON(ctx, connectors.Request{URL: srv.URL + "/exhausted/2"}, &v); !errors.As(err, &rl) || time.Until(rl.Until) < 59*time.Minute {
 		t.Fatalf("after an exhausted window: %v", err)
+	}
+	if _, err := c.GetJSON(ctx, connectors.Request{URL: srv.URL + "/flaky"}, &v); err != nil {
+		t.Fatalf("another endpoint of the host: %v", err)
 	}
 }
 

@@ -83,6 +83,25 @@ type Event struct {
 // 403). The worker stops with it: retrying cannot help.
 var ErrAuth = errors.New("credentials refused")
 
+// ErrPermanent marks a fetch error that retrying cannot fix (a query the
+// source rejects, a channel that does not exist): a job's stream ends as
+// failed with it; a configured stream is backed off as far as it goes and
+// the error logged. Wrap an error with Permanent.
+var ErrPermanent = errors.New("permanent")
+
+type permanentError struct{ err error }
+
+func (e permanentError) Error() string   { return e.err.Error() }
+func (e permanentError) Unwrap() []error { return []error{e.err, ErrPermanent} }
+
+// Permanent wraps err as a permanent fetch error.
+func Permanent(err error) error {
+	if err == nil {
+		return nil
+	}
+	return permanentError{err}
+}
+
 // ErrUnsupportedJob is returned by StreamForJob for a request the connector
 // cannot serve.
 var ErrUnsupportedJob = errors.New("unsupported job")

@@ -464,8 +464,26 @@ func (w *Worker) failed(ctx context.Context, st *streamState, err error) error {
 		w.log.Warn("rate limited; the stream waits", "stream", st.ID, "until", rl.Until.UTC().Format(time.RFC3339))
 		return nil
 	}
+	if errors.Is(err, ErrPermanent) && st.JobID != "" {
+		w.metrics.errors.WithLabelValues("permanent").Inc()
+		w.log.Warn("job failed", "stream", st.ID, "job", st.JobID, "err", err)
+		recs, rerr := w.records(st.Stream, nil, st.pos, true, st.events, JobFailed, err.Error())
+		if rerr == nil {
+			rerr = w.commit(ctx, recs)
+		}
+		if rerr != nil {
+			w.log.Error("cannot record the failed job; it is tried again", "job", st.JobID, "err", rerr)
+			st.next = time.Now().Add(w.backoff(st.failures + 1))
+			return nil
+		}
+		delete(w.active, st.ID)
+		return nil
+	}
 	st.failures++
 	wait := w.backoff(st.failures)
+	if errors.Is(err, ErrPermanent) {
+		wait = w.cfg.BackoffMax // a configured stream the source refuses: try rarely
+	}
 	st.next = time.Now().Add(wait)
 	var re *ResponseError
 	if errors.As(err, &re) {

@@ -53,6 +53,10 @@ type Harness struct {
 	// ("connectors.twitter.bearer_token"); empty for a source without
 	// credentials.
 	Setting string
+	// Job returns a data request the fixtures at baseURL can serve, and
+	// JobWant is the events it yields; nil for a source that takes no jobs.
+	Job     func(baseURL string) *fairstreampb.Job
+	JobWant int
 }
 
 // waitFor bounds the suite's waits for conditions (not measures).
@@ -71,6 +75,7 @@ func Run(t *testing.T, h Harness) {
 		{"CredentialsRefused", testAuth},
 		{"LostBrokerNoDuplicates", testLostBroker},
 		{"CancellationStopsPromptly", testCancel},
+		{"Job", testJob},
 	} {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, h) })
 	}
@@ -220,7 +225,8 @@ func (e *env) checkEvents(want int) []*schemas.Envelope {
 		if m.ProtoReflect().Descriptor().FullName() == "" {
 			e.t.Fatalf("%s@%d: payload of no type", r.Topic, r.Offset)
 		}
-		dup := r.Topic + "\x00" + env.GetKey() + "\x00" + string(env.GetContentHash())
+		// The same item written again for a data request is not a duplicate.
+		dup := r.Topic + "\x00" + env.GetKey() + "\x00" + string(env.GetContentHash()) + "\x00" + env.GetCorrelationId()
 		if seen[dup] {
 			e.t.Fatalf("%s: event with key %s written twice", r.Topic, env.GetKey())
 		}
@@ -369,5 +375,59 @@ func testCancel(t *testing.T, h Harness) {
 		t.Logf("stopped %s after cancel", time.Since(at).Round(time.Millisecond))
 	case <-time.After(time.Second):
 		t.Fatal("the connector did not stop within 1s of its context's cancellation")
+	}
+}
+
+// testJob writes a data request to jobs.v1: the connector serves it with
+// events whose correlation ID is the job's, and tracks it on jobs.status.v1
+// to "done".
+func testJob(t *testing.T, h Harness) {
+	if h.Job == nil {
+		t.Skip("the source takes no data requests")
+	}
+	e := newEnv(t, h)
+	job := h.Job(e.srv.URL)
+	p, err := streams.NewProducer(e.kcfg, "connectortest")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), waitFor)
+	defer cancel()
+	if _, err := p.Publish(ctx, connectors.JobTopic, job, schemas.Meta{Key: job.GetId()}); err != nil {
+		t.Fatal(err)
+	}
+	p.Close()
+	// The configured streams and the job together.
+	if err := run(t, e.worker, int64(h.Want+h.JobWant)); err != nil {
+		t.Fatal(err)
+	}
+	n := 0
+	for _, env := range e.checkEvents(h.Want + h.JobWant) {
+		if env.GetCorrelationId() == job.GetId() {
+			n++
+		}
+	}
+	if n != h.JobWant {
+		t.Fatalf("%d events carry the job ID %s as correlation ID, want %d", n, job.GetId(), h.JobWant)
+	}
+	var last *fairstreampb.JobStatus
+	for _, r := range e.read(connectors.StatusTopic) {
+		env, err := schemas.UnmarshalEnvelope(r.Value)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := identity.Verify(env); err != nil {
+			t.Fatal(err)
+		}
+		st := new(fairstreampb.JobStatus)
+		if err := schemas.Builtin().DecodeInto(env, st); err != nil {
+			t.Fatal(err)
+		}
+		if st.GetJobId() == job.GetId() {
+			last = st
+		}
+	}
+	if last == nil || last.GetState() != connectors.JobDone || last.GetEvents() != int64(h.JobWant) || last.GetWorker() != e.id.Address() {
+		t.Fatalf("last status of the job: %v; want done with %d events by %s", last, h.JobWant, e.id.Address())
 	}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/fairstream/fairstream/connectors"
 	"github.com/fairstream/fairstream/connectors/connectortest"
 	"github.com/fairstream/fairstream/connectors/podcast"
+	"github.com/fairstream/fairstream/schemas/fairstreampb"
 )
 
 // fixtureEpisodes is how many items the three fixture feeds hold:
@@ -26,6 +27,10 @@ func TestConformance(t *testing.T) {
 		Want:    fixtureEpisodes,
 		Topics:  []string{podcast.Topic},
 		Setting: "", // public feeds: no credentials
+		Job: func(baseURL string) *fairstreampb.Job {
+			return &fairstreampb.Job{Id: "job-atom", Connector: podcast.Name, Kind: podcast.KindFeed, Params: map[string]string{"url": baseURL + "/feeds/atom.xml"}}
+		},
+		JobWant: 2,
 	})
 }
 

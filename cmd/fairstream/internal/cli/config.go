@@ -18,9 +18,11 @@ import (
 
 	"github.com/fairstream/fairstream/analytics"
 	"github.com/fairstream/fairstream/connectors"
+	"github.com/fairstream/fairstream/connectors/discord"
 	"github.com/fairstream/fairstream/connectors/identity"
 	"github.com/fairstream/fairstream/connectors/podcast"
 	"github.com/fairstream/fairstream/connectors/telegram"
+	"github.com/fairstream/fairstream/connectors/twitter"
 	"github.com/fairstream/fairstream/processors/structure"
 	"github.com/fairstream/fairstream/streams"
 	"github.com/fairstream/fairstream/streams/embedded"
@@ -47,6 +49,8 @@ type Config struct {
 // own section.
 type ConnectorsConfig struct {
 	connectors.Config `mapstructure:",squash"`
+	Twitter           twitter.Config  `mapstructure:"twitter"`
+	Discord           discord.Config  `mapstructure:"discord"`
 	Telegram          telegram.Config `mapstructure:"telegram"`
 	Podcast           podcast.Config  `mapstructure:"podcast"`
 }
@@ -90,6 +94,8 @@ func DefaultConfig() Config {
 		Worker:     identity.DefaultConfig(),
 		Connectors: ConnectorsConfig{
 			Config:   connectors.DefaultConfig(),
+			Twitter:  twitter.DefaultConfig(),
+			Discord:  discord.DefaultConfig(),
 			Telegram: telegram.DefaultConfig(),
 			Podcast:  podcast.DefaultConfig(),
 		},

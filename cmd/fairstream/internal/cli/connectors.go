@@ -10,9 +10,11 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fairstream/fairstream/connectors"
+	"github.com/fairstream/fairstream/connectors/discord"
 	"github.com/fairstream/fairstream/connectors/identity"
 	"github.com/fairstream/fairstream/connectors/podcast"
 	"github.com/fairstream/fairstream/connectors/telegram"
+	"github.com/fairstream/fairstream/connectors/twitter"
 )
 
 // connectorDef wires one connector to the configuration.
@@ -29,6 +31,24 @@ type connectorDef struct {
 // connectorDefs lists every connector the binary can run.
 func connectorDefs() []connectorDef {
 	return []connectorDef{
+		{
+			name:     twitter.Name,
+			summary:  "X API v2: recent search, timelines, profiles, trends → raw.twitter.v1, .profiles.v1, .trends.v1",
+			enabled:  func(c Config) bool { return c.Connectors.Twitter.Enabled },
+			validate: func(c Config) error { return c.Connectors.Twitter.Validate() },
+			build: func(c Config, client *connectors.Client) (connectors.Source, error) {
+				return twitter.New(c.Connectors.Twitter, client)
+			},
+		},
+		{
+			name:     discord.Name,
+			summary:  "Discord REST API: channel and thread messages → raw.discord.v1",
+			enabled:  func(c Config) bool { return c.Connectors.Discord.Enabled },
+			validate: func(c Config) error { return c.Connectors.Discord.Validate() },
+			build: func(c Config, client *connectors.Client) (connectors.Source, error) {
+				return discord.New(c.Connectors.Discord, client)
+			},
+		},
 		{
 			name:     podcast.Name,
 			summary:  "RSS and Atom podcast feeds, audio stored content-addressed → raw.podcast.v1",
