@@ -23,6 +23,7 @@ import (
 	"github.com/fairstream/fairstream/connectors/podcast"
 	"github.com/fairstream/fairstream/connectors/telegram"
 	"github.com/fairstream/fairstream/connectors/twitter"
+	"github.com/fairstream/fairstream/connectors/web"
 	"github.com/fairstream/fairstream/processors/structure"
 	"github.com/fairstream/fairstream/streams"
 	"github.com/fairstream/fairstream/streams/embedded"
@@ -50,6 +51,7 @@ type Config struct {
 type ConnectorsConfig struct {
 	connectors.Config `mapstructure:",squash"`
 	Twitter           twitter.Config  `mapstructure:"twitter"`
+	Web               web.Config      `mapstructure:"web"`
 	Discord           discord.Config  `mapstructure:"discord"`
 	Telegram          telegram.Config `mapstructure:"telegram"`
 	Podcast           podcast.Config  `mapstructure:"podcast"`
@@ -95,6 +97,7 @@ func DefaultConfig() Config {
 		Connectors: ConnectorsConfig{
 			Config:   connectors.DefaultConfig(),
 			Twitter:  twitter.DefaultConfig(),
+			Web:      web.DefaultConfig(),
 			Discord:  discord.DefaultConfig(),
 			Telegram: telegram.DefaultConfig(),
 			Podcast:  podcast.DefaultConfig(),

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"net/http"
 	"path/filepath"
 	"strings"
 
@@ -15,6 +16,7 @@ import (
 	"github.com/fairstream/fairstream/connectors/podcast"
 	"github.com/fairstream/fairstream/connectors/telegram"
 	"github.com/fairstream/fairstream/connectors/twitter"
+	"github.com/fairstream/fairstream/connectors/web"
 )
 
 // connectorDef wires one connector to the configuration.
@@ -26,6 +28,8 @@ type connectorDef struct {
 	validate func(c Config) error
 	// build returns the source; it refuses unusable credentials.
 	build func(c Config, client *connectors.Client) (connectors.Source, error)
+	// httpClient, if set, is the transport the source's client uses.
+	httpClient *http.Client
 }
 
 // connectorDefs lists every connector the binary can run.
@@ -48,6 +52,17 @@ func connectorDefs() []connectorDef {
 			build: func(c Config, client *connectors.Client) (connectors.Source, error) {
 				return discord.New(c.Connectors.Discord, client)
 			},
+		},
+		{
+			name:     web.Name,
+			summary:  "a polite crawler: robots.txt, per-host delay, conditional GETs → raw.web.v1",
+			enabled:  func(c Config) bool { return c.Connectors.Web.Enabled },
+			validate: func(c Config) error { return c.Connectors.Web.Validate() },
+			build: func(c Config, client *connectors.Client) (connectors.Source, error) {
+				return web.New(c.Connectors.Web, client)
+			},
+			// The crawler follows redirects itself, checking hosts and robots.txt.
+			httpClient: web.NoRedirects(nil),
 		},
 		{
 			name:     podcast.Name,
@@ -105,7 +120,7 @@ func (a *app) loadIdentity() (*identity.Identity, error) {
 
 // source builds a connector's source, checking its credentials.
 func (a *app) source(def connectorDef) (connectors.Source, error) {
-	client := connectors.NewClient(a.cfg.Connectors.HTTP, nil, a.log.With("connector", def.name))
+	client := connectors.NewClient(a.cfg.Connectors.HTTP, def.httpClient, a.log.With("connector", def.name))
 	src, err := def.build(a.cfg, client)
 	if err != nil {
 		return nil, exitError{exitUsage, err}
