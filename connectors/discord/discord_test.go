@@ -28,3 +28,16 @@ func TestConformance(t *testing.T) {
 		JobWant: 2,
 	})
 }
+
+// BenchmarkConnector replays the recorded channel and its threads through
+// the worker's write path.
+func BenchmarkConnector(b *testing.B) {
+	connectortest.Bench(b, connectortest.Harness{
+		Handler: func(t testing.TB) http.Handler { return newFake(t) },
+		New: func(t testing.TB, baseURL string, client *connectors.Client) connectors.Source {
+			return newSource(t, baseURL, client)
+		},
+		Want:   wantA,
+		Topics: []string{discord.Topic},
+	})
+}

@@ -50,3 +50,14 @@ func TestConformance(t *testing.T) {
 		JobWant: 3,
 	})
 }
+
+// BenchmarkConnector replays the recorded search, timelines, profiles and
+// trends (29 events, search pages of 10) through the worker's write path.
+func BenchmarkConnector(b *testing.B) {
+	connectortest.Bench(b, connectortest.Harness{
+		Handler: func(t testing.TB) http.Handler { return newFixture(t) },
+		New:     newSource,
+		Want:    fixtureEvents,
+		Topics:  []string{twitter.TweetTopic, twitter.ProfileTopic, twitter.TrendTopic},
+	})
+}
