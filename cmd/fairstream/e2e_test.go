@@ -90,15 +90,29 @@ type dev struct {
 	broker    string
 	metrics   string
 	analytics string
-	stderr    *bytes.Buffer
-	exited    chan struct{}
+	// processors holds the "processor" lines: a stage name, its inputs
+	// and outputs.
+	processors []string
+	stderr     *bytes.Buffer
+	exited     chan struct{}
 }
 
 var (
 	brokerLine    = regexp.MustCompile(`kafka broker\s+(127\.0\.0\.1:\d+)`)
 	metricsLine   = regexp.MustCompile(`metrics\s+http://(127\.0\.0\.1:\d+)/metrics`)
 	analyticsLine = regexp.MustCompile(`analytics\s+(.*)`)
+	processorLine = regexp.MustCompile(`^\s*processor\s+(.*)$`)
 )
+
+// devStages are the runners `fairstream dev` starts with the default
+// dev.processors: the structure processor runs one stage per raw type.
+var devStages = []string{
+	"structure-web       [raw.web.v1] -> [docs.structured.v1]",
+	"structure-twitter   [raw.twitter.v1] -> [docs.structured.v1]",
+	"structure-discord   [raw.discord.v1] -> [docs.structured.v1]",
+	"structure-telegram  [raw.telegram.v1] -> [docs.structured.v1]",
+	"structure-podcast   [raw.podcast.v1] -> [docs.structured.v1]",
+}
 
 func startDev(t *testing.T, dataDir string, args ...string) *dev {
 	t.Helper()
@@ -126,7 +140,7 @@ func startDev(t *testing.T, dataDir string, args ...string) *dev {
 		close(lines)
 	}()
 	deadline := time.After(60 * time.Second)
-	for d.broker == "" || d.metrics == "" || d.analytics == "" {
+	for d.broker == "" || d.metrics == "" || d.analytics == "" || len(d.processors) < len(devStages) {
 		select {
 		case ln, ok := <-lines:
 			if !ok {
@@ -140,6 +154,9 @@ func startDev(t *testing.T, dataDir string, args ...string) *dev {
 			}
 			if m := analyticsLine.FindStringSubmatch(ln); m != nil {
 				d.analytics = m[1]
+			}
+			if m := processorLine.FindStringSubmatch(ln); m != nil {
+				d.processors = append(d.processors, strings.Join(strings.Fields(m[1]), " "))
 			}
 		case <-deadline:
 			t.Fatalf("fairstream dev did not print its addresses; stderr:\n%s", d.stderr.String())
@@ -197,6 +214,14 @@ func TestDevEndToEnd(t *testing.T) {
 	kcat := requireKcat(t)
 	dataDir := t.TempDir()
 	d := startDev(t, dataDir)
+
+	// One line per runner: the structure processor runs a stage per raw type.
+	for i, want := range devStages {
+		if want = strings.Join(strings.Fields(want), " "); i >= len(d.processors) || d.processors[i] != want {
+			t.Errorf("processor lines %q, want %q", d.processors, devStages)
+			break
+		}
+	}
 
 	// With chDB installed, the dev stack runs analytics in-process and
 	// applies its migrations; without it, it says how to get it.
@@ -276,7 +301,7 @@ func TestDevEndToEnd(t *testing.T) {
 		t.Fatalf("kcat -P: %v\n%s", err, out)
 	}
 	r = run(t, "", d.env(), "tail", "raw.web.v1.dlq", "--limit", "1")
-	if r.code != 0 || !strings.Contains(r.stdout, "stage=structure class=decode") || !strings.Contains(r.stdout, "reason: invalid envelope") ||
+	if r.code != 0 || !strings.Contains(r.stdout, "stage=structure-web class=decode") || !strings.Contains(r.stdout, "reason: invalid envelope") ||
 		!strings.Contains(r.stdout, `"this is not an envelope"`) {
 		t.Fatalf("tail raw.web.v1.dlq: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
@@ -287,8 +312,8 @@ func TestDevEndToEnd(t *testing.T) {
 		t.Errorf("version: %q", mr.stdout)
 	}
 	resp := httpGet(t, "http://"+d.metrics+"/metrics")
-	for _, m := range []string{`fairstream_stage_records_total{outcome="processed",stage="structure",topic="raw.web.v1"} 1`,
-		`fairstream_stage_records_total{outcome="dlq",stage="structure",topic="raw.web.v1"} 1`, "fairstream_kafka_"} {
+	for _, m := range []string{`fairstream_stage_records_total{outcome="processed",stage="structure-web",topic="raw.web.v1"} 1`,
+		`fairstream_stage_records_total{outcome="dlq",stage="structure-web",topic="raw.web.v1"} 1`, "fairstream_kafka_"} {
 		if !strings.Contains(resp, m) {
 			t.Errorf("/metrics lacks %s", m)
 		}

@@ -540,7 +540,12 @@ func imageMIME(u string) string {
 	if err != nil {
 		return ""
 	}
-	switch strings.ToLower(path.Ext(p.Path)) {
+	return imageExtMIME(path.Ext(p.Path))
+}
+
+// imageExtMIME is imageMIME for a file name extension (".jpg").
+func imageExtMIME(ext string) string {
+	switch strings.ToLower(ext) {
 	case ".jpg", ".jpeg", ".jpe":
 		return "image/jpeg"
 	case ".png":

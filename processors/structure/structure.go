@@ -12,7 +12,8 @@ import (
 	"github.com/fairstream/fairstream/schemas/fairstreampb"
 )
 
-// Name is the stage name; it is also the consumer group, so it never changes.
+// Name is the stage name recorded in every Document's lineage, whatever the
+// raw type. The runners have names of their own (StageWeb, ...).
 const Name = "structure"
 
 // Version is the extractor version recorded in lineage; bump it when output
@@ -22,7 +23,7 @@ const Version = "1"
 // ErrUnprocessable marks input that can never be structured. The caller
 // sends such a record to the dead-letter topic with the error text, which
 // says what is wrong, as the reason.
-var ErrUnprocessable = errors.New("unprocessable web page")
+var ErrUnprocessable = errors.New("unprocessable input")
 
 // errPanic stands for a panic recovered in a third-party parser.
 var errPanic = errors.New("parser panicked")
