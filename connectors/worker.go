@@ -159,6 +159,12 @@ func NewWorker(kcfg streams.Config, cfg Config, src Source, id *identity.Identit
 	return w, nil
 }
 
+// Name is the source's name (the connector's).
+func (w *Worker) Name() string { return w.src.Name() }
+
+// Worker is the worker ID that signs the events: the key's address.
+func (w *Worker) Worker() string { return w.id.Address() }
+
 func (w *Worker) instance() string {
 	if w.cfg.InstanceID != "" {
 		return w.cfg.InstanceID

@@ -73,14 +73,23 @@ func WithKgoOpts(opts ...kgo.Opt) Option {
 
 // clientOpts returns the franz-go options shared by every client.
 func (c Config) clientOpts(role string, o *options) ([]kgo.Opt, error) {
+	id := c.clientID(role)
+	var hooks []kgo.Hook
+	if o.metrics != nil && o.metrics.reg != nil {
+		// Clients alive at once need distinct IDs: the IDs label their
+		// metrics.
+		var release kgo.Hook
+		id, release = o.metrics.claimClientID(id)
+		hooks = append(hooks, release, o.metrics.kafkaHook())
+	}
 	opts := []kgo.Opt{
 		kgo.SeedBrokers(c.Brokers...),
-		kgo.ClientID(c.clientID(role)),
-		kgo.WithLogger(kgoLogger{o.logger.With("client", c.clientID(role))}),
+		kgo.ClientID(id),
+		kgo.WithLogger(kgoLogger{o.logger.With("client", id)}),
 		kgo.WithHooks(&connLogger{log: o.logger, last: map[string]time.Time{}}),
 	}
-	if hook := o.metrics.kafkaHook(); hook != nil {
-		opts = append(opts, kgo.WithHooks(hook))
+	if len(hooks) > 0 {
+		opts = append(opts, kgo.WithHooks(hooks...))
 	}
 	if c.TLS.Enabled {
 		tc, err := c.TLS.tlsConfig()

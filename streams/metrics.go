@@ -1,6 +1,9 @@
 package streams
 
 import (
+	"fmt"
+	"sync"
+
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/plugin/kprom"
@@ -12,6 +15,9 @@ import (
 // process and share it with WithMetrics.
 type Metrics struct {
 	reg prometheus.Registerer
+
+	mu   sync.Mutex
+	live map[string]bool // client IDs of the clients open now
 
 	records      *prometheus.CounterVec
 	outputs      *prometheus.CounterVec
@@ -72,6 +78,35 @@ func registerOrExisting[C prometheus.Collector](r prometheus.Registerer, c C) C 
 		panic(err) // a metric name clash is a programming error
 	}
 	return c
+}
+
+// claimClientID returns id, or id with a "-N" suffix when a client with id
+// is open, and a hook that frees it when the client closes. kprom labels a
+// client's metrics with its ID, and two clients with one ID would clash.
+func (m *Metrics) claimClientID(id string) (string, kgo.Hook) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.live == nil {
+		m.live = map[string]bool{}
+	}
+	got := id
+	for n := 2; m.live[got]; n++ {
+		got = fmt.Sprintf("%s-%d", id, n)
+	}
+	m.live[got] = true
+	return got, releaseID{m: m, id: got}
+}
+
+// releaseID frees a claimed client ID when its client closes.
+type releaseID struct {
+	m  *Metrics
+	id string
+}
+
+func (r releaseID) OnClientClosed(*kgo.Client) {
+	r.m.mu.Lock()
+	delete(r.m.live, r.id)
+	r.m.mu.Unlock()
 }
 
 // kafkaHook returns a fresh kprom hook for one client, or nil when metrics

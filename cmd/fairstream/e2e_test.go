@@ -93,8 +93,10 @@ type dev struct {
 	// processors holds the "processor" lines: a stage name, its inputs
 	// and outputs.
 	processors []string
-	stderr     *bytes.Buffer
-	exited     chan struct{}
+	// lines holds what it printed before it was ready.
+	lines  []string
+	stderr *bytes.Buffer
+	exited chan struct{}
 }
 
 var (
@@ -116,9 +118,16 @@ var devStages = []string{
 
 func startDev(t *testing.T, dataDir string, args ...string) *dev {
 	t.Helper()
+	return startDevEnv(t, cleanEnv(), dataDir, args...)
+}
+
+// startDevEnv starts `fairstream dev` with env and waits for it to print
+// its addresses and processors.
+func startDevEnv(t *testing.T, env []string, dataDir string, args ...string) *dev {
+	t.Helper()
 	args = append([]string{"dev", "--data-dir", dataDir, "--broker-listen", "127.0.0.1:0", "--metrics-listen", "127.0.0.1:0", "--log-level", "info", "--log-format", "text"}, args...)
 	cmd := exec.Command(binary, args...)
-	cmd.Env = cleanEnv()
+	cmd.Env = env
 	cmd.Dir = t.TempDir()
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
@@ -146,6 +155,7 @@ func startDev(t *testing.T, dataDir string, args ...string) *dev {
 			if !ok {
 				t.Fatalf("fairstream dev exited before it was ready; stderr:\n%s", d.stderr.String())
 			}
+			d.lines = append(d.lines, ln)
 			if m := brokerLine.FindStringSubmatch(ln); m != nil {
 				d.broker = m[1]
 			}

@@ -115,7 +115,7 @@ func (s *Source) Fetch(ctx context.Context, st connectors.Stream, cur connectors
 	}
 	if !resp.OK {
 		return connectors.Page{}, redact(&connectors.ResponseError{URL: u, StatusCode: resp.ErrorCode, ContentType: "application/json",
-			Snippet: resp.Description, Err: fmt.Errorf("Bot API error %d: %s", resp.ErrorCode, resp.Description)}, s.cfg.BotToken)
+			Snippet: resp.Description, Err: fmt.Errorf("telegram Bot API error %d: %s", resp.ErrorCode, resp.Description)}, s.cfg.BotToken)
 	}
 	page := connectors.Page{Next: cur.Clone(), More: len(resp.Result) >= s.cfg.Limit}
 	for _, up := range resp.Result {

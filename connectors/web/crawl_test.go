@@ -210,7 +210,7 @@ func (c *fakeClock) advance(d time.Duration) {
 
 func TestHostDelayAndCrawlDelay(t *testing.T) {
 	clock := &fakeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-	st, _, src := served(t, func(c *web.Config) { c.HostDelay = 2 * time.Second })
+	_, _, src := served(t, func(c *web.Config) { c.HostDelay = 2 * time.Second })
 	web.SetClock(src, clock.now, clock.sleep)
 	s := src.Streams()[0]
 	// robots.txt, then the seed 2s later, then about.html 2s after that.
@@ -228,7 +228,7 @@ func TestHostDelayAndCrawlDelay(t *testing.T) {
 	// The agent's own group wins over "*": its Crawl-delay is longer than
 	// host_delay, and a wait that long goes back to the worker.
 	clock = &fakeClock{t: time.Date(2026, 1, 2, 3, 4, 5, 0, time.UTC)}
-	st, _, src = served(t, func(c *web.Config) { c.HostDelay = 2 * time.Second })
+	st, _, src := served(t, func(c *web.Config) { c.HostDelay = 2 * time.Second })
 	st.setRobots("User-agent: *\nDisallow: /\n\nUser-agent: Fairstream-Crawler\nCrawl-delay: 30\nDisallow: /private/\n")
 	web.SetClock(src, clock.now, clock.sleep)
 	s = src.Streams()[0]
@@ -392,7 +392,7 @@ func TestRedirects(t *testing.T) {
 
 func TestResponses(t *testing.T) {
 	big := `<html><body><p>` + strings.Repeat("Lorem ipsum dolor sit amet. ", 100) + `</p><a href="/after-the-cut.html">x</a></body></html>`
-	st, srv, src := served(t, func(c *web.Config) { c.MaxBodyBytes = 1024 })
+	st, _, src := served(t, func(c *web.Config) { c.MaxBodyBytes = 1024 })
 	st.route("/", pages(map[string]string{"/": `<html><head><meta name="fairstream-crawler" content="nofollow"></head>
 		<body><a href="/big.html">never followed</a></body></html>`}))
 	st.route("/big.html", pages(map[string]string{"/big.html": big}))
@@ -403,7 +403,7 @@ func TestResponses(t *testing.T) {
 	}
 
 	// A body over max_body_bytes is cut; links are read from all of it.
-	st, srv, src = served(t, func(c *web.Config) { c.MaxBodyBytes = 1024 })
+	st, srv, src := served(t, func(c *web.Config) { c.MaxBodyBytes = 1024 })
 	st.route("/", pages(map[string]string{"/": big}))
 	got, _, _ = crawl(t, src, src.Streams()[0], connectors.Position{})
 	if len(got) != 2 || len(got[0].GetBody()) != 1024 || !got[0].GetTruncated() || got[1].GetUrl() != srv.URL+"/after-the-cut.html" ||

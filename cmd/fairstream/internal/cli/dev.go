@@ -11,6 +11,8 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fairstream/fairstream/analytics"
+	"github.com/fairstream/fairstream/connectors"
+	"github.com/fairstream/fairstream/connectors/identity"
 	"github.com/fairstream/fairstream/streams"
 	"github.com/fairstream/fairstream/streams/embedded"
 )
@@ -21,8 +23,11 @@ func (a *app) devCmd() *cobra.Command {
 		Short: "Run every component in one process on the embedded defaults",
 		Long: `Run the whole stack in one process: the embedded Kafka broker (kfake,
 persisted under data_dir/kafka), the metrics endpoint, and the processors
-listed in dev.processors. It prints where each service listens and runs
-until SIGINT or SIGTERM. Any Kafka client can use the broker, for example
+listed in dev.processors, and every connector enabled in its
+connectors.<name> section (connectors.<name>.enabled: true), which signs
+with the worker key (worker.key_file; create it with 'fairstream keys gen').
+It prints where each service listens and what runs, and runs until SIGINT
+or SIGTERM. Any Kafka client can use the broker, for example
 'kcat -b 127.0.0.1:9092 -L'.`,
 		Args: cobra.NoArgs,
 	}
@@ -73,6 +78,12 @@ func (a *app) runDev(cmd *cobra.Command) error {
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("data_dir: %w", err)
 	}
+	// Connectors' settings and the worker key are checked before anything
+	// starts.
+	srcs, id, err := a.devSources()
+	if err != nil {
+		return err
+	}
 	stopMetrics, metricsAddr, err := a.serveMetrics(ctx)
 	if err != nil {
 		return err
@@ -112,6 +123,16 @@ func (a *app) runDev(cmd *cobra.Command) error {
 		runners = append(runners, rs...)
 	}
 
+	var workers []*connectors.Worker
+	for _, src := range srcs {
+		w, err := a.worker(src, id)
+		if err != nil {
+			return fmt.Errorf("connector %s: %w", src.Name(), err)
+		}
+		defer w.Close()
+		workers = append(workers, w)
+	}
+
 	out := a.stdout
 	fmt.Fprintf(out, "fairstream dev is running (Ctrl-C stops it)\n")
 	fmt.Fprintf(out, "  kafka broker   %-24s log in %s\n", broker.Addr(), bcfg.DataDir)
@@ -119,6 +140,12 @@ func (a *app) runDev(cmd *cobra.Command) error {
 		fmt.Fprintf(out, "  metrics        http://%s/metrics\n", metricsAddr)
 	}
 	fmt.Fprintf(out, "  analytics      %s\n", analyticsLine)
+	for _, w := range workers {
+		fmt.Fprintf(out, "  connector      %-24s worker %s\n", w.Name(), w.Worker())
+	}
+	if len(workers) == 0 {
+		fmt.Fprintf(out, "  connectors     none enabled (set connectors.<name>.enabled; `fairstream connector list` names them)\n")
+	}
 	for _, r := range runners {
 		s := r.Spec()
 		fmt.Fprintf(out, "  processor      %-24s %v -> %v\n", s.Name, s.Inputs, s.Outputs)
@@ -128,7 +155,9 @@ func (a *app) runDev(cmd *cobra.Command) error {
 	}
 
 	// Run until a signal, or until a component fails; then stop them all.
-	errc := make(chan error, len(runners))
+	ctx, stop := context.WithCancel(ctx)
+	defer stop()
+	errc := make(chan error, len(runners)+len(workers))
 	var wg sync.WaitGroup
 	for _, r := range runners {
 		wg.Add(1)
@@ -139,6 +168,15 @@ func (a *app) runDev(cmd *cobra.Command) error {
 			}
 		}()
 	}
+	for _, w := range workers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			if err := w.Run(ctx); err != nil && ctx.Err() == nil {
+				errc <- fmt.Errorf("connector %s: %w", w.Name(), err)
+			}
+		}()
+	}
 	var runErr error
 	select {
 	case <-ctx.Done():
@@ -146,6 +184,7 @@ func (a *app) runDev(cmd *cobra.Command) error {
 	case runErr = <-errc:
 		a.log.Error("a component failed; shutting down", "err", runErr)
 	}
+	stop()
 	for _, r := range runners {
 		r.Close()
 	}
@@ -153,4 +192,34 @@ func (a *app) runDev(cmd *cobra.Command) error {
 	broker.Close()
 	a.log.Info("stopped")
 	return runErr
+}
+
+// devSources builds the source of every enabled connector and loads the
+// worker key they sign with. The key is loaded only when one is enabled, so
+// the dev stack runs without one.
+func (a *app) devSources() ([]connectors.Source, *identity.Identity, error) {
+	var defs []connectorDef
+	var names []string
+	for _, def := range connectorDefs() {
+		if def.enabled(a.cfg) {
+			defs = append(defs, def)
+			names = append(names, def.name)
+		}
+	}
+	if len(defs) == 0 {
+		return nil, nil, nil
+	}
+	id, err := a.loadIdentity()
+	if err != nil {
+		return nil, nil, fmt.Errorf("enabled connectors (%s) sign with the worker key: %w", strings.Join(names, ", "), err)
+	}
+	var srcs []connectors.Source
+	for _, def := range defs {
+		src, err := a.source(def)
+		if err != nil {
+			return nil, nil, fmt.Errorf("connector %s: %w", def.name, err)
+		}
+		srcs = append(srcs, src)
+	}
+	return srcs, id, nil
 }
