@@ -103,7 +103,9 @@ func (e *AuthError) Error() string {
 	if e.Setting != "" {
 		setting = "; check " + e.Setting
 	}
-	return fmt.Sprintf("%v: %s %s answered %d %s%s: %s", ErrAuth, e.Method, e.URL, e.StatusCode,
+	// The query string says nothing about credentials, and X's is long.
+	u, _, _ := strings.Cut(e.URL, "?")
+	return fmt.Sprintf("%v: %s %s answered %d %s%s: %s", ErrAuth, e.Method, u, e.StatusCode,
 		http.StatusText(e.StatusCode), setting, Snippet([]byte(e.Body), 200))
 }
 

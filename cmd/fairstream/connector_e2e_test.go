@@ -254,6 +254,20 @@ func TestDevRunsConnectors(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("after the restart raw.twitter.v1 holds %d events %v, want each of %d posts once %v", len(got), got, len(want), want)
 	}
+	d.kill()
+
+	// A refused token stops dev with the source's answer and the setting.
+	env = append(env, "FAIRSTREAM_CONNECTORS_TWITTER_BEARER_TOKEN=revoked")
+	r = run(t, "", env, "dev", "--broker-listen", "127.0.0.1:0", "--metrics-listen", "")
+	if r.code == 0 || !strings.Contains(r.stderr, "401 Unauthorized") || !strings.Contains(r.stderr, "check connectors.twitter.bearer_token") {
+		t.Fatalf("dev with a refused token: exit %d\nstderr:\n%s", r.code, r.stderr)
+	}
+	t.Logf("a refused token: %s", lastLine(r.stderr))
+}
+
+func lastLine(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	return lines[len(lines)-1]
 }
 
 // waitFor waits for cond; on timeout it fails with what and the

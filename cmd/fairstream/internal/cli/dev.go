@@ -173,7 +173,7 @@ func (a *app) runDev(cmd *cobra.Command) error {
 		go func() {
 			defer wg.Done()
 			if err := w.Run(ctx); err != nil && ctx.Err() == nil {
-				errc <- fmt.Errorf("connector %s: %w", w.Name(), err)
+				errc <- err // it names the connector and the stream
 			}
 		}()
 	}
