@@ -105,3 +105,27 @@ func BenchmarkSign(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkVerify verifies every event of signed batches as the validator
+// does, with a Verifier: one recovery per batch root.
+func BenchmarkVerify(b *testing.B) {
+	id, _ := identity.Generate()
+	for _, n := range []int{1, 100} {
+		b.Run(fmt.Sprintf("batch-%d", n), func(b *testing.B) {
+			envs := batch(b, n)
+			if err := id.SignBatch(envs); err != nil {
+				b.Fatal(err)
+			}
+			b.ResetTimer()
+			for range b.N {
+				v := identity.NewVerifier(16)
+				for _, e := range envs {
+					if err := v.Verify(e); err != nil {
+						b.Fatal(err)
+					}
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*n)/1000, "µs/event")
+		})
+	}
+}

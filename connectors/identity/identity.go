@@ -62,6 +62,7 @@ var ErrNoKey = errors.New("no worker key")
 type Identity struct {
 	key  *ecdsa.PrivateKey
 	addr common.Address
+	hex  string // addr.Hex(), which hashes (EIP-55) on every call
 }
 
 // Generate returns a new random identity.
@@ -84,7 +85,8 @@ func FromHex(s string) (*Identity, error) {
 }
 
 func fromKey(k *ecdsa.PrivateKey) *Identity {
-	return &Identity{key: k, addr: crypto.PubkeyToAddress(k.PublicKey)}
+	addr := crypto.PubkeyToAddress(k.PublicKey)
+	return &Identity{key: k, addr: addr, hex: addr.Hex()}
 }
 
 // Scrypt costs of the keystore file.
@@ -148,7 +150,7 @@ func Load(path, passphrase string) (*Identity, error) {
 }
 
 // Address is the worker ID: the key's Ethereum address, checksummed hex.
-func (id *Identity) Address() string { return id.addr.Hex() }
+func (id *Identity) Address() string { return id.hex }
 
 // PeerID is the worker's libp2p peer ID, from the same key.
 func (id *Identity) PeerID() (peer.ID, error) {
