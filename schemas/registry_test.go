@@ -20,6 +20,7 @@ import (
 var builtinTypes = []string{
 	"connector.cursor/v1",
 	"connector.error/v1",
+	"doc.annotated/v1",
 	"doc.structured/v1",
 	"job.status/v1",
 	"job/v1",
@@ -30,6 +31,7 @@ var builtinTypes = []string{
 	"raw.twitter_profile/v1",
 	"raw.twitter_trend/v1",
 	"raw.web/v1",
+	"trends.snapshot/v1",
 }
 
 func TestBuiltinTypes(t *testing.T) {

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/durationpb"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	pb "github.com/fairstream/fairstream/schemas/fairstreampb"
@@ -145,6 +146,30 @@ func samples() map[string]proto.Message {
 		"connector.error/v1": &pb.ConnectorError{
 			Connector: "twitter", Stream: "search:#FairAI", Url: "https://api.x.com/2/tweets/search/recent", StatusCode: 200,
 			ContentType: "text/html", Error: "response is not JSON", Snippet: "<html><body>Über capacity</body></html>", Attempt: 2,
+		},
+		"doc.annotated/v1": &pb.AnnotatedDocument{
+			Document: &pb.Document{Id: "twitter:1993284056323145276", Source: "twitter", SourceId: "1993284056323145276",
+				Text: "Grüße from @fairstream: $ETH up, #FairAI 🎉 by Ada Lovelace in Zürich", Language: "en"},
+			Annotations: &pb.Annotations{
+				Language: "en", LanguageConfidence: 0.82,
+				Sentiment: &pb.Sentiment{Compound: 0.6369, Label: "positive", Positive: 0.4, Neutral: 0.6},
+				Entities: []*pb.Entity{
+					{Type: "mention", Text: "@fairstream", Value: "fairstream", Start: 11, End: 22, Method: "pattern"},
+					{Type: "person", Text: "Ada Lovelace", Value: "Ada Lovelace", Start: 46, End: 58, Method: "gazetteer"},
+				},
+				Keywords: []*pb.Keyword{{Text: "fair ai", Score: 4.5}}, Topics: []string{"fairai", "ethereum"},
+				Annotator: "lexicon", AnnotatorVersion: "1", AnnotatedChars: 68,
+				Llm:       &pb.LLMAnnotations{Model: "llama3.1:8b", Summary: "Zusammenfassung ✓", Topics: []string{"crypto"}, PromptTokens: 120, CompletionTokens: 40},
+				LlmStatus: "ok",
+			},
+			Lineage: &pb.Lineage{EventId: "01JPAY3S7MZ4Q1V2X3Y4Z5A6B7", EventType: "doc.structured/v1", Stage: "annotate", StageVersion: "1"},
+		},
+		"trends.snapshot/v1": &pb.TrendSnapshot{
+			Source: "twitter", WindowStart: ts(sampleTime.Add(-15 * time.Minute)), WindowEnd: ts(sampleTime),
+			Window: durationpb.New(15 * time.Minute), Slide: durationpb.New(30 * time.Second), Baseline: durationpb.New(6 * time.Hour),
+			Terms: []*pb.TrendTerm{{Rank: 1, Term: "#fairai", Kind: "hashtag", Count: 412, CountError: 3, BaselineCount: 20.5, Velocity: 20.1,
+				SampleDocumentIds: []string{"twitter:1993284056323145276"}}},
+			Documents: 9120, StageVersion: "1",
 		},
 	}
 }

@@ -170,6 +170,16 @@ func DefaultCatalog() *Catalog {
 			Description: "every raw event in one structured Document shape (the structure stage)",
 		},
 		Topic{
+			Name: "docs.annotated.v1", Partitions: 6, Cleanup: CleanupDelete,
+			Key: "document ID", KeyField: "document.id", PayloadType: "doc.annotated/v1",
+			Description: "structured documents with language, sentiment, entities, keywords and topics (the annotate stage)",
+		},
+		Topic{
+			Name: "trends.twitter.v1", Partitions: 1, Cleanup: CleanupCompact,
+			Key: "<source>/<window>", PayloadType: "trends.snapshot/v1",
+			Description: "live trend snapshots of twitter documents: the top terms of a sliding window by velocity; the latest per window length is kept",
+		},
+		Topic{
 			Name: "connectors.cursors.v1", Partitions: 3, Cleanup: CleanupCompact,
 			Key: "<connector>/<stream>", PayloadType: "connector.cursor/v1",
 			Description: "where each connector stream stopped, written in the transaction of the events it covers; the latest per stream is kept",

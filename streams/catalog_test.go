@@ -42,10 +42,10 @@ func TestDefaultCatalog(t *testing.T) {
 		}
 	}
 	want := "connectors.cursors.v1 connectors.cursors.v1.dlq connectors.errors.v1 connectors.errors.v1.dlq " +
-		"docs.structured.v1 docs.structured.v1.dlq jobs.status.v1 jobs.status.v1.dlq jobs.v1 jobs.v1.dlq " +
+		"docs.annotated.v1 docs.annotated.v1.dlq docs.structured.v1 docs.structured.v1.dlq jobs.status.v1 jobs.status.v1.dlq jobs.v1 jobs.v1.dlq " +
 		"raw.discord.v1 raw.discord.v1.dlq raw.podcast.v1 raw.podcast.v1.dlq raw.telegram.v1 raw.telegram.v1.dlq " +
 		"raw.twitter.profiles.v1 raw.twitter.profiles.v1.dlq raw.twitter.trends.v1 raw.twitter.trends.v1.dlq " +
-		"raw.twitter.v1 raw.twitter.v1.dlq raw.web.v1 raw.web.v1.dlq"
+		"raw.twitter.v1 raw.twitter.v1.dlq raw.web.v1 raw.web.v1.dlq trends.twitter.v1 trends.twitter.v1.dlq"
 	if got := strings.Join(names, " "); got != want {
 		t.Errorf("catalog topics:\n got %s\nwant %s", got, want)
 	}
@@ -80,6 +80,7 @@ func TestKeyOf(t *testing.T) {
 		{"raw.telegram.v1", "-100042", &fairstreampb.RawTelegramMessage{Chat: &fairstreampb.TelegramChat{Id: -100042}}},
 		{"raw.telegram.v1", "", &fairstreampb.RawTelegramMessage{}},
 		{"docs.structured.v1", "web:abc", &fairstreampb.Document{Id: "web:abc"}},
+		{"docs.annotated.v1", "web:abc", &fairstreampb.AnnotatedDocument{Document: &fairstreampb.Document{Id: "web:abc"}}},
 		{"raw.twitter.profiles.v1", "42", &fairstreampb.RawTwitterProfile{User: &fairstreampb.TwitterUser{Id: "42"}}},
 		{"raw.twitter.trends.v1", "1", &fairstreampb.RawTwitterTrend{Woeid: 1}},
 	}
