@@ -110,7 +110,7 @@ func (a *app) runDev(cmd *cobra.Command) error {
 	}
 	defer closeAnalytics()
 
-	var runners []*streams.Runner
+	var runners []component
 	for _, name := range cfg.Dev.Processors {
 		def, err := lookupProcessor(name)
 		if err != nil {

@@ -12,12 +12,20 @@ import (
 	"github.com/fairstream/fairstream/streams"
 )
 
+// component is what a processor runs: a streams.Runner, or a processor
+// with a runtime of its own (trends reads every partition itself).
+type component interface {
+	Run(ctx context.Context) error
+	Close()
+	Spec() streams.Spec
+}
+
 // processorDef wires one processor to the configuration. A processor may
 // run several stages, one runner each (structure runs one per raw type).
 type processorDef struct {
 	name    string
 	summary string
-	build   func(a *app) ([]*streams.Runner, error)
+	build   func(a *app) ([]component, error)
 }
 
 // processorDefs lists every processor the binary can run.
@@ -26,8 +34,8 @@ func processorDefs() []processorDef {
 		{
 			name:    structure.Name,
 			summary: "raw.{web,twitter,discord,telegram,podcast}.v1 → docs.structured.v1: one Document per item (text, language, links, tags, media, lineage)",
-			build: func(a *app) ([]*streams.Runner, error) {
-				var runners []*streams.Runner
+			build: func(a *app) ([]component, error) {
+				var runners []component
 				for _, b := range structure.Stages(a.cfg.Processors.Structure) {
 					r, err := b.Build(a.cfg.Kafka, a.cfg.Runner, a.streamOpts()...)
 					if err != nil {
@@ -112,7 +120,7 @@ runner.instance_id (FAIRSTREAM_RUNNER_INSTANCE_ID), stable across its restarts.`
 
 // runRunners runs every runner until ctx ends or one of them fails; a
 // failure stops the others and is returned, after they have stopped.
-func runRunners(ctx context.Context, runners []*streams.Runner) error {
+func runRunners(ctx context.Context, runners []component) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	errc := make(chan error, len(runners))
