@@ -13,6 +13,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -114,6 +115,7 @@ var devStages = []string{
 	"structure-discord   [raw.discord.v1] -> [docs.structured.v1]",
 	"structure-telegram  [raw.telegram.v1] -> [docs.structured.v1]",
 	"structure-podcast   [raw.podcast.v1] -> [docs.structured.v1]",
+	"annotate            [docs.structured.v1] -> [docs.annotated.v1]",
 }
 
 func startDev(t *testing.T, dataDir string, args ...string) *dev {
@@ -295,6 +297,37 @@ func TestDevEndToEnd(t *testing.T) {
 		p.Lineage.EventType != "raw.web/v1" || p.Lineage.Worker != "0xworker" || p.Lineage.Stage != "structure" ||
 		p.Lineage.EventID == "" || doc.CausationID != p.Lineage.EventID {
 		t.Fatalf("structured document is wrong: %+v", doc)
+	}
+	// annotate picked the document up: Quebec and NOAA are entities.
+	r = run(t, "", d.env(), "tail", "docs.annotated.v1", "--from", "earliest", "--json", "--limit", "1")
+	var ann struct {
+		Type    string `json:"type"`
+		Payload struct {
+			Document struct {
+				ID string `json:"id"`
+			} `json:"document"`
+			Annotations struct {
+				Language  string `json:"language"`
+				Annotator string `json:"annotator"`
+				Entities  []struct {
+					Type string `json:"type"`
+					Text string `json:"text"`
+				} `json:"entities"`
+				Keywords []struct {
+					Text string `json:"text"`
+				} `json:"keywords"`
+			} `json:"annotations"`
+		} `json:"payload"`
+	}
+	if r.code != 0 || json.Unmarshal([]byte(r.stdout), &ann) != nil || ann.Type != "doc.annotated/v1" ||
+		ann.Payload.Annotations.Language != "en" || ann.Payload.Annotations.Annotator != "lexicon" || len(ann.Payload.Annotations.Keywords) == 0 ||
+		!slices.ContainsFunc(ann.Payload.Annotations.Entities, func(e struct {
+			Type string `json:"type"`
+			Text string `json:"text"`
+		}) bool {
+			return e.Type == "place" && e.Text == "Quebec"
+		}) {
+		t.Fatalf("tail docs.annotated.v1: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
 	}
 	found := false
 	for _, l := range p.Links {

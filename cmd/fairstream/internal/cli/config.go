@@ -24,6 +24,7 @@ import (
 	"github.com/fairstream/fairstream/connectors/telegram"
 	"github.com/fairstream/fairstream/connectors/twitter"
 	"github.com/fairstream/fairstream/connectors/web"
+	"github.com/fairstream/fairstream/processors/annotate"
 	"github.com/fairstream/fairstream/processors/structure"
 	"github.com/fairstream/fairstream/streams"
 	"github.com/fairstream/fairstream/streams/embedded"
@@ -74,6 +75,7 @@ type MetricsConfig struct {
 // ProcessorsConfig holds each processor's own section.
 type ProcessorsConfig struct {
 	Structure structure.Config `mapstructure:"structure"`
+	Annotate  annotate.Config  `mapstructure:"annotate"`
 }
 
 // DevConfig says what `fairstream dev` runs.
@@ -91,7 +93,7 @@ func DefaultConfig() Config {
 		Kafka:      streams.DefaultConfig(),
 		Broker:     embedded.DefaultConfig(),
 		Runner:     streams.DefaultRunnerConfig(),
-		Processors: ProcessorsConfig{Structure: structure.DefaultConfig()},
+		Processors: ProcessorsConfig{Structure: structure.DefaultConfig(), Annotate: annotate.DefaultConfig()},
 		Analytics:  analytics.DefaultConfig(),
 		Worker:     identity.DefaultConfig(),
 		Connectors: ConnectorsConfig{
@@ -132,6 +134,7 @@ func (c Config) Validate() error {
 		streams.PrefixErr("broker.", c.Broker.Validate()),
 		streams.PrefixErr("runner.", c.Runner.Validate()),
 		streams.PrefixErr("processors.structure.", c.Processors.Structure.Validate()),
+		streams.PrefixErr("processors.annotate.", c.Processors.Annotate.Validate()),
 		streams.PrefixErr("analytics.", c.Analytics.Validate()),
 		streams.PrefixErr("worker.", c.Worker.Validate()),
 		streams.PrefixErr("connectors.", c.Connectors.Config.Validate()),

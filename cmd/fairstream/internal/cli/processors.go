@@ -8,6 +8,7 @@ import (
 
 	"github.com/spf13/cobra"
 
+	"github.com/fairstream/fairstream/processors/annotate"
 	"github.com/fairstream/fairstream/processors/structure"
 	"github.com/fairstream/fairstream/streams"
 )
@@ -44,6 +45,21 @@ func processorDefs() []processorDef {
 					runners = append(runners, r)
 				}
 				return runners, nil
+			},
+		},
+		{
+			name:    annotate.Name,
+			summary: "docs.structured.v1 → docs.annotated.v1: language, VADER sentiment, entities with offsets, RAKE keywords, topics; optional LLM fields",
+			build: func(a *app) ([]component, error) {
+				st, err := annotate.Stage(a.cfg.Processors.Annotate, annotate.WithRegisterer(a.reg))
+				if err != nil {
+					return nil, err
+				}
+				r, err := streams.NewRunner(a.cfg.Kafka, a.cfg.Runner, st, a.streamOpts()...)
+				if err != nil {
+					return nil, fmt.Errorf("%s: %w", annotate.Name, err)
+				}
+				return []component{r}, nil
 			},
 		},
 	}
