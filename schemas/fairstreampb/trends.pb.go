@@ -158,16 +158,21 @@ type TrendTerm struct {
 	Term string `protobuf:"bytes,2,opt,name=term,proto3" json:"term,omitempty"`
 	// kind is "hashtag" or "term".
 	Kind string `protobuf:"bytes,3,opt,name=kind,proto3" json:"kind,omitempty"`
-	// count is the term's count in the window; count_error bounds how much
-	// the streaming top-k may have overestimated it.
+	// count is the number of the window's documents that carry the term (an
+	// upper bound); count_error bounds how much the streaming top-k may have
+	// overestimated it: the true count is in [count - count_error, count].
+	// Both are exact (count_error 0) while no counter was evicted.
 	Count      int64 `protobuf:"varint,4,opt,name=count,proto3" json:"count,omitempty"`
 	CountError int64 `protobuf:"varint,5,opt,name=count_error,json=countError,proto3" json:"count_error,omitempty"`
 	// baseline_count is the count expected in a window of this length from
-	// the baseline window's rate.
+	// the term's rate over the baseline before the window (0 while there is
+	// no baseline yet).
 	BaselineCount float64 `protobuf:"fixed64,6,opt,name=baseline_count,json=baselineCount,proto3" json:"baseline_count,omitempty"`
-	// velocity is how much faster the term is seen than its baseline rate.
+	// velocity is how much faster the term is seen than its baseline rate:
+	// (count - count_error + α) / (baseline_count + α), α the smoothing.
 	Velocity float64 `protobuf:"fixed64,7,opt,name=velocity,proto3" json:"velocity,omitempty"`
-	// sample_document_ids are a few documents that carry the term.
+	// sample_document_ids are a few documents that carry the term: the
+	// greatest IDs, so that the choice does not depend on arrival order.
 	SampleDocumentIds []string `protobuf:"bytes,8,rep,name=sample_document_ids,json=sampleDocumentIds,proto3" json:"sample_document_ids,omitempty"`
 	unknownFields     protoimpl.UnknownFields
 	sizeCache         protoimpl.SizeCache
