@@ -194,7 +194,11 @@ func TestDevRunsConnectors(t *testing.T) {
 
 	dataDir := t.TempDir()
 	cfgFile := filepath.Join(t.TempDir(), "fairstream.yaml")
-	if err := os.WriteFile(cfgFile, []byte(fmt.Sprintf(`connectors:
+	if err := os.WriteFile(cfgFile, []byte(fmt.Sprintf(`processors:
+  trends:
+    idle_advance: 1s
+    min_count: 1
+connectors:
   poll_interval: 1s
   twitter:
     enabled: true
@@ -254,6 +258,35 @@ func TestDevRunsConnectors(t *testing.T) {
 	if !slices.Equal(got, want) {
 		t.Fatalf("after the restart raw.twitter.v1 holds %d events %v, want each of %d posts once %v", len(got), got, len(want), want)
 	}
+
+	// trends ranks the posts' terms live: snapshots of 15-minute windows
+	// over their event times, #fairai among the terms.
+	waitFor(t, "a trends snapshot with #fairai", func() bool {
+		r := run(t, "", d.env(), "tail", "trends.twitter.v1", "--json", "--follow=false", "--idle", "2s")
+		for _, ln := range strings.Split(strings.TrimSpace(r.stdout), "\n") {
+			var snap struct {
+				Type    string `json:"type"`
+				Key     string `json:"key"`
+				Payload struct {
+					Source string `json:"source"`
+					Terms  []struct {
+						Term  string `json:"term"`
+						Rank  int    `json:"rank"`
+						Count string `json:"count"`
+					} `json:"terms"`
+				} `json:"payload"`
+			}
+			if json.Unmarshal([]byte(ln), &snap) != nil || snap.Type != "trends.snapshot/v1" || snap.Key != "twitter/15m0s" {
+				continue
+			}
+			for _, term := range snap.Payload.Terms {
+				if term.Term == "#fairai" && term.Rank >= 1 && term.Count != "" {
+					return true
+				}
+			}
+		}
+		return false
+	})
 	d.kill()
 
 	// A refused token stops dev with the source's answer and the setting.

@@ -116,6 +116,7 @@ var devStages = []string{
 	"structure-telegram  [raw.telegram.v1] -> [docs.structured.v1]",
 	"structure-podcast   [raw.podcast.v1] -> [docs.structured.v1]",
 	"annotate            [docs.structured.v1] -> [docs.annotated.v1]",
+	"trends              [docs.structured.v1] -> [trends.twitter.v1]",
 }
 
 func startDev(t *testing.T, dataDir string, args ...string) *dev {

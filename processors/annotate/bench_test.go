@@ -6,7 +6,7 @@ package annotate
 // annotation) through the same runner on the same records. The broker runs
 // in a child process (see TestMain), so that with -cpu 1 the runner has its
 // one core to itself, as in streams/bench_test.go. Figures are in
-// BENCHMARKS.md.
+// docs/benchmarks.md.
 
 import (
 	"bufio"

@@ -26,6 +26,7 @@ import (
 	"github.com/fairstream/fairstream/connectors/web"
 	"github.com/fairstream/fairstream/processors/annotate"
 	"github.com/fairstream/fairstream/processors/structure"
+	"github.com/fairstream/fairstream/processors/trends"
 	"github.com/fairstream/fairstream/streams"
 	"github.com/fairstream/fairstream/streams/embedded"
 )
@@ -76,6 +77,7 @@ type MetricsConfig struct {
 type ProcessorsConfig struct {
 	Structure structure.Config `mapstructure:"structure"`
 	Annotate  annotate.Config  `mapstructure:"annotate"`
+	Trends    trends.Config    `mapstructure:"trends"`
 }
 
 // DevConfig says what `fairstream dev` runs.
@@ -93,7 +95,7 @@ func DefaultConfig() Config {
 		Kafka:      streams.DefaultConfig(),
 		Broker:     embedded.DefaultConfig(),
 		Runner:     streams.DefaultRunnerConfig(),
-		Processors: ProcessorsConfig{Structure: structure.DefaultConfig(), Annotate: annotate.DefaultConfig()},
+		Processors: ProcessorsConfig{Structure: structure.DefaultConfig(), Annotate: annotate.DefaultConfig(), Trends: trends.DefaultConfig()},
 		Analytics:  analytics.DefaultConfig(),
 		Worker:     identity.DefaultConfig(),
 		Connectors: ConnectorsConfig{
@@ -135,6 +137,7 @@ func (c Config) Validate() error {
 		streams.PrefixErr("runner.", c.Runner.Validate()),
 		streams.PrefixErr("processors.structure.", c.Processors.Structure.Validate()),
 		streams.PrefixErr("processors.annotate.", c.Processors.Annotate.Validate()),
+		streams.PrefixErr("processors.trends.", c.Processors.Trends.Validate()),
 		streams.PrefixErr("analytics.", c.Analytics.Validate()),
 		streams.PrefixErr("worker.", c.Worker.Validate()),
 		streams.PrefixErr("connectors.", c.Connectors.Config.Validate()),

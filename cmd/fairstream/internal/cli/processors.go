@@ -10,6 +10,7 @@ import (
 
 	"github.com/fairstream/fairstream/processors/annotate"
 	"github.com/fairstream/fairstream/processors/structure"
+	"github.com/fairstream/fairstream/processors/trends"
 	"github.com/fairstream/fairstream/streams"
 )
 
@@ -60,6 +61,18 @@ func processorDefs() []processorDef {
 					return nil, fmt.Errorf("%s: %w", annotate.Name, err)
 				}
 				return []component{r}, nil
+			},
+		},
+		{
+			name:    trends.Name,
+			summary: "docs.structured.v1 (twitter) → trends.twitter.v1: top terms of a sliding event-time window ranked by velocity against a baseline",
+			build: func(a *app) ([]component, error) {
+				p, err := trends.New(a.cfg.Kafka, a.cfg.Processors.Trends, trends.WithLogger(a.log), trends.WithMetrics(a.reg),
+					trends.WithStreamsOptions(a.streamOpts()...))
+				if err != nil {
+					return nil, err
+				}
+				return []component{p}, nil
 			},
 		},
 	}
