@@ -21,6 +21,7 @@ var builtinTypes = []string{
 	"connector.cursor/v1",
 	"connector.error/v1",
 	"doc.annotated/v1",
+	"doc.embedded/v1",
 	"doc.structured/v1",
 	"job.status/v1",
 	"job/v1",

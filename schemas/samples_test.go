@@ -164,6 +164,12 @@ func samples() map[string]proto.Message {
 			},
 			Lineage: &pb.Lineage{EventId: "01JPAY3S7MZ4Q1V2X3Y4Z5A6B7", EventType: "doc.structured/v1", Stage: "annotate", StageVersion: "1"},
 		},
+		"doc.embedded/v1": &pb.EmbeddedDocument{
+			DocumentId: "podcast:9f86d081884c7d65", Store: "embedded", Collection: "fairstream", Model: "all-MiniLM-L6-v2", Dimensions: 384,
+			Chunks: []*pb.Chunk{{Id: "c1", Index: 0, Start: 0, End: 212, Tokens: 51, Speaker: "Zoë",
+				StartTime: ts(sampleTime), EndTime: ts(sampleTime.Add(30 * time.Second)), TextSha256: []byte{0x9f, 0x86}}},
+			Lineage: &pb.Lineage{EventId: "01JPAY3S7MZ4Q1V2X3Y4Z5A6B7", EventType: "doc.annotated/v1", Stage: "embed", StageVersion: "1"},
+		},
 		"trends.snapshot/v1": &pb.TrendSnapshot{
 			Source: "twitter", WindowStart: ts(sampleTime.Add(-15 * time.Minute)), WindowEnd: ts(sampleTime),
 			Window: durationpb.New(15 * time.Minute), Slide: durationpb.New(30 * time.Second), Baseline: durationpb.New(6 * time.Hour),

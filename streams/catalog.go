@@ -175,6 +175,11 @@ func DefaultCatalog() *Catalog {
 			Description: "structured documents with language, sentiment, entities, keywords and topics (the annotate stage)",
 		},
 		Topic{
+			Name: "docs.embedded.v1", Partitions: 6, Cleanup: CleanupDelete,
+			Key: "document ID", KeyField: "document_id", PayloadType: "doc.embedded/v1",
+			Description: "which chunks of each document the embed stage wrote to which vector store (lineage of every vector)",
+		},
+		Topic{
 			Name: "trends.twitter.v1", Partitions: 1, Cleanup: CleanupCompact,
 			Key: "<source>/<window>", PayloadType: "trends.snapshot/v1",
 			Description: "live trend snapshots of twitter documents: the top terms of a sliding window by velocity; the latest per window length is kept",
