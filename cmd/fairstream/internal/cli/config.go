@@ -25,6 +25,8 @@ import (
 	"github.com/fairstream/fairstream/connectors/twitter"
 	"github.com/fairstream/fairstream/connectors/web"
 	"github.com/fairstream/fairstream/processors/annotate"
+	"github.com/fairstream/fairstream/processors/embed"
+	"github.com/fairstream/fairstream/processors/embed/model"
 	"github.com/fairstream/fairstream/processors/structure"
 	"github.com/fairstream/fairstream/processors/trends"
 	"github.com/fairstream/fairstream/streams"
@@ -42,6 +44,7 @@ type Config struct {
 	Broker     embedded.Config      `mapstructure:"broker"`
 	Runner     streams.RunnerConfig `mapstructure:"runner"`
 	Processors ProcessorsConfig     `mapstructure:"processors"`
+	Vectors    VectorsConfig        `mapstructure:"vectors"`
 	Analytics  analytics.Config     `mapstructure:"analytics"`
 	Worker     identity.Config      `mapstructure:"worker"`
 	Connectors ConnectorsConfig     `mapstructure:"connectors"`
@@ -78,6 +81,7 @@ type ProcessorsConfig struct {
 	Structure structure.Config `mapstructure:"structure"`
 	Annotate  annotate.Config  `mapstructure:"annotate"`
 	Trends    trends.Config    `mapstructure:"trends"`
+	Embed     EmbedConfig      `mapstructure:"embed"`
 }
 
 // DevConfig says what `fairstream dev` runs.
@@ -89,15 +93,17 @@ type DevConfig struct {
 // DefaultConfig is the embedded single-machine setup.
 func DefaultConfig() Config {
 	return Config{
-		DataDir:    "./data",
-		Log:        LogConfig{Level: "info", Format: "json"},
-		Metrics:    MetricsConfig{Listen: "127.0.0.1:9464"},
-		Kafka:      streams.DefaultConfig(),
-		Broker:     embedded.DefaultConfig(),
-		Runner:     streams.DefaultRunnerConfig(),
-		Processors: ProcessorsConfig{Structure: structure.DefaultConfig(), Annotate: annotate.DefaultConfig(), Trends: trends.DefaultConfig()},
-		Analytics:  analytics.DefaultConfig(),
-		Worker:     identity.DefaultConfig(),
+		DataDir: "./data",
+		Log:     LogConfig{Level: "info", Format: "json"},
+		Metrics: MetricsConfig{Listen: "127.0.0.1:9464"},
+		Kafka:   streams.DefaultConfig(),
+		Broker:  embedded.DefaultConfig(),
+		Runner:  streams.DefaultRunnerConfig(),
+		Processors: ProcessorsConfig{Structure: structure.DefaultConfig(), Annotate: annotate.DefaultConfig(), Trends: trends.DefaultConfig(),
+			Embed: EmbedConfig{Config: embed.DefaultConfig(), Model: model.DefaultConfig()}},
+		Vectors:   defaultVectorsConfig(),
+		Analytics: analytics.DefaultConfig(),
+		Worker:    identity.DefaultConfig(),
 		Connectors: ConnectorsConfig{
 			Config:   connectors.DefaultConfig(),
 			Twitter:  twitter.DefaultConfig(),
@@ -138,6 +144,9 @@ func (c Config) Validate() error {
 		streams.PrefixErr("processors.structure.", c.Processors.Structure.Validate()),
 		streams.PrefixErr("processors.annotate.", c.Processors.Annotate.Validate()),
 		streams.PrefixErr("processors.trends.", c.Processors.Trends.Validate()),
+		streams.PrefixErr("processors.embed.", c.Processors.Embed.Config.Validate()),
+		streams.PrefixErr("processors.embed.model.", c.Processors.Embed.Model.Validate()),
+		streams.PrefixErr("vectors.", c.Vectors.Validate()),
 		streams.PrefixErr("analytics.", c.Analytics.Validate()),
 		streams.PrefixErr("worker.", c.Worker.Validate()),
 		streams.PrefixErr("connectors.", c.Connectors.Config.Validate()),

@@ -111,12 +111,18 @@ func (a *app) runDev(cmd *cobra.Command) error {
 	defer closeAnalytics()
 
 	var runners []component
+	var disabled []string
 	for _, name := range cfg.Dev.Processors {
 		def, err := lookupProcessor(name)
 		if err != nil {
 			return err
 		}
 		rs, err := def.build(a)
+		if errors.Is(err, errDisabled) {
+			a.log.Warn("processor disabled", "processor", name, "err", err)
+			disabled = append(disabled, fmt.Sprintf("%-24s %v", name, err))
+			continue
+		}
 		if err != nil {
 			return err
 		}
@@ -149,6 +155,9 @@ func (a *app) runDev(cmd *cobra.Command) error {
 	for _, r := range runners {
 		s := r.Spec()
 		fmt.Fprintf(out, "  processor      %-24s %v -> %v\n", s.Name, s.Inputs, s.Outputs)
+	}
+	for _, d := range disabled {
+		fmt.Fprintf(out, "  processor      %s\n", d)
 	}
 	if f, ok := out.(interface{ Sync() error }); ok {
 		_ = f.Sync()

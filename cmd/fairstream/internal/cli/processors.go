@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/cobra"
 
 	"github.com/fairstream/fairstream/processors/annotate"
+	"github.com/fairstream/fairstream/processors/embed"
 	"github.com/fairstream/fairstream/processors/structure"
 	"github.com/fairstream/fairstream/processors/trends"
 	"github.com/fairstream/fairstream/streams"
@@ -74,6 +75,11 @@ func processorDefs() []processorDef {
 				}
 				return []component{p}, nil
 			},
+		},
+		{
+			name:    embed.Name,
+			summary: "docs.annotated.v1 → vectors (embedded index or Milvus) + docs.embedded.v1: token-aware chunks embedded with all-MiniLM-L6-v2 or an OpenAI-compatible endpoint",
+			build:   func(a *app) ([]component, error) { return a.buildEmbed() },
 		},
 	}
 }

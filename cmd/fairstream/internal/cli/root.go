@@ -114,6 +114,7 @@ deploy/config/fairstream.example.yaml and 'fairstream config print'.`,
 		a.topicsCmd(),
 		a.produceCmd(),
 		a.tailCmd(),
+		a.searchCmd(),
 		a.configCmd(),
 		a.versionCmd(),
 	)
