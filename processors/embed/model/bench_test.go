@@ -10,7 +10,7 @@ import (
 // BenchmarkMiniLM embeds testdata/bench/sentences.txt (64 news-like
 // sentences of 13–21 words, the same that testdata/reference/bench_onnx.py
 // runs through ONNX Runtime) in batches of 32 and reports sentences/s. Run
-// it on 2 cores with -cpu 2 (see BENCHMARKS.md).
+// it on 2 cores with -cpu 2 (see docs/benchmarks.md).
 func BenchmarkMiniLM(b *testing.B) {
 	m := loadModel(b)
 	raw, err := os.ReadFile("testdata/bench/sentences.txt")

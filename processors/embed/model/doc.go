@@ -43,7 +43,7 @@
 // softmax use float32 rational/polynomial erf and exp (a few ulps).
 // Activations live in a pooled workspace, so concurrent Embed calls share
 // nothing but the read-only weights. Vectors match sentence-transformers
-// to a cosine of 0.999999+ (testdata/reference); BENCHMARKS.md compares
+// to a cosine of 0.999999+ (testdata/reference); docs/benchmarks.md compares
 // the speed with ONNX Runtime.
 //
 // TokenSpans, CountTokens and MaxTokens let a chunker cut text into

@@ -31,7 +31,7 @@ type Config struct {
 }
 
 // DefaultConfig returns the defaults: 16 links, efConstruction 200, efSearch
-// 128 (tuned in BENCHMARKS.md), and a write-through flush.
+// 128 (see docs/benchmarks.md), and a write-through flush.
 func DefaultConfig() Config {
 	return Config{Dir: "", M: 16, EfConstruction: 200, EfSearch: 128, FlushInterval: 0}
 }

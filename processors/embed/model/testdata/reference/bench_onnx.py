@@ -1,4 +1,4 @@
-"""ONNX Runtime baseline for BenchmarkMiniLM (see ../../BENCHMARKS.md).
+"""ONNX Runtime baseline for BenchmarkMiniLM (see docs/benchmarks.md at the repository root).
 
 Runs the same sentences (../bench/sentences.txt) through all-MiniLM-L6-v2
 exported to ONNX, in batches of 32 padded to the longest sentence of the
