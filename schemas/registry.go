@@ -39,6 +39,7 @@ var builtin = sync.OnceValue(func() *Registry {
 		fairstreampb.File_fairstream_v1_annotated_proto,
 		fairstreampb.File_fairstream_v1_trends_proto,
 		fairstreampb.File_fairstream_v1_embedded_proto,
+		fairstreampb.File_fairstream_v1_scores_proto,
 	)
 	if err != nil {
 		// The generated descriptors are compiled in; an error here is a

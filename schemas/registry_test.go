@@ -32,6 +32,7 @@ var builtinTypes = []string{
 	"raw.twitter_profile/v1",
 	"raw.twitter_trend/v1",
 	"raw.web/v1",
+	"scores.window/v1",
 	"trends.snapshot/v1",
 }
 

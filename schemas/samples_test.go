@@ -170,6 +170,12 @@ func samples() map[string]proto.Message {
 				StartTime: ts(sampleTime), EndTime: ts(sampleTime.Add(30 * time.Second)), TextSha256: []byte{0x9f, 0x86}}},
 			Lineage: &pb.Lineage{EventId: "01JPAY3S7MZ4Q1V2X3Y4Z5A6B7", EventType: "doc.annotated/v1", Stage: "embed", StageVersion: "1"},
 		},
+		"scores.window/v1": &pb.WorkerWindow{
+			Worker: "0xAbC0000000000000000000000000000000000001", WindowStart: ts(sampleTime.Add(-10 * time.Minute)), WindowEnd: ts(sampleTime),
+			Revision: 1, Records: 120, Bytes: 98765, ValidRecords: 119, UniqueRecords: 100, ExactDuplicates: 12, NearDuplicates: 7,
+			Freshness: 88.25, JobsFulfilled: 2, JobLatencySeconds: 41.5, Sampled: 3, Verified: 2, Unverifiable: 1,
+			Credibility: 0.97, Utility: 85.6, Validator: "0xValidator", ScoringVersion: "1",
+		},
 		"trends.snapshot/v1": &pb.TrendSnapshot{
 			Source: "twitter", WindowStart: ts(sampleTime.Add(-15 * time.Minute)), WindowEnd: ts(sampleTime),
 			Window: durationpb.New(15 * time.Minute), Slide: durationpb.New(30 * time.Second), Baseline: durationpb.New(6 * time.Hour),

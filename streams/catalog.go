@@ -185,6 +185,11 @@ func DefaultCatalog() *Catalog {
 			Description: "live trend snapshots of twitter documents: the top terms of a sliding window by velocity; the latest per window length is kept",
 		},
 		Topic{
+			Name: "scores.windows.v1", Partitions: 3, Cleanup: CleanupCompact,
+			Key: "<worker>/<window start>", PayloadType: "scores.window/v1",
+			Description: "per-worker utility windows from the validator; the latest revision per window is kept",
+		},
+		Topic{
 			Name: "connectors.cursors.v1", Partitions: 3, Cleanup: CleanupCompact,
 			Key: "<connector>/<stream>", PayloadType: "connector.cursor/v1",
 			Description: "where each connector stream stopped, written in the transaction of the events it covers; the latest per stream is kept",
