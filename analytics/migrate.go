@@ -79,6 +79,10 @@ var (
 func Migrations() []Migration {
 	return []Migration{
 		{Version: 1, Name: "migrations_ledger", Statements: []string{ledgerDDL}},
+		{Version: 2, Name: "worker_utility", Statements: []string{workerUtilityDDL}},
+		{Version: 3, Name: "contributions", Statements: []string{contributionsDDL}},
+		{Version: 4, Name: "epochs", Statements: []string{epochsDDL}},
+		{Version: 5, Name: "payouts", Statements: []string{payoutsDDL}},
 	}
 }
 
