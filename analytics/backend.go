@@ -130,6 +130,10 @@ func checkRows(table string, columns []string, rows [][]any) error {
 func convertRows(table string, columns []string, types []*chType, rows [][]any) ([][]any, error) {
 	out := make([][]any, len(rows))
 	for i, r := range rows {
+		if rowCanonical(types, r) {
+			out[i] = r // already the values toColumn would return: no copy
+			continue
+		}
 		cr := make([]any, len(r))
 		for j, v := range r {
 			c, err := toColumn(types[j], v)
@@ -141,6 +145,16 @@ func convertRows(table string, columns []string, types []*chType, rows [][]any) 
 		out[i] = cr
 	}
 	return out, nil
+}
+
+// rowCanonical reports whether every value of r is canonical for its type.
+func rowCanonical(types []*chType, r []any) bool {
+	for j, v := range r {
+		if !canonical(types[j], v) {
+			return false
+		}
+	}
+	return true
 }
 
 // short abbreviates a statement for error messages.

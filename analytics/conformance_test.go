@@ -21,6 +21,12 @@ import (
 // test skips, or fails where FAIRSTREAM_TEST_REQUIRE names clickhouse.
 func openServer(t *testing.T) analytics.Backend {
 	t.Helper()
+	return openServerTB(t)
+}
+
+// openServerTB is openServer for tests and benchmarks.
+func openServerTB(t testing.TB) analytics.Backend {
+	t.Helper()
 	addr := testenv.Require(t, "clickhouse", "FAIRSTREAM_CLICKHOUSE_ADDR")
 	var rnd [6]byte
 	rand.Read(rnd[:])

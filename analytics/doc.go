@@ -28,6 +28,29 @@
 // run when an applied one has changed (ErrMigrationChanged) or is unknown
 // to the program (ErrUnknownMigration).
 //
+// # Tables
+//
+// Migrations 2 to 5 create worker_utility (one row per worker and window,
+// every fairstreampb.WorkerWindow field), contributions (per-record
+// metadata, never content), epochs and payouts. Each is a
+// ReplacingMergeTree keyed by the row's identity in the log and versioned
+// by a revision from the log, so a replay leaves the same rows; read them
+// with FINAL or argMax(col, revision) (docs/analytics.md).
+//
+// # The sink
+//
+// Sink consumes topics into tables, one Route (topic, table, columns,
+// Mapper) each: by default scores.windows.v1 into worker_utility. It
+// batches rows into one Backend.Insert per table, commits Kafka offsets
+// only after ClickHouse acknowledged the batch, retries with backoff while
+// ClickHouse is down, and sends records its Mapper rejects to the topic's
+// dead-letter twin with the streams package's dlq.* headers.
+//
+// # The analyst path
+//
+// QueryFormat runs one query and writes the result as an aligned table,
+// RFC 4180 CSV or JSON Lines: what `fairstream sql` prints.
+//
 // # The SQL subset
 //
 // The project's SQL must run unchanged on Debian bookworm's ClickHouse

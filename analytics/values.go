@@ -26,6 +26,9 @@ var ErrType = errors.New("unsupported column type")
 // seconds), nil (Nullable only) and []any (Array). Both backends insert what
 // it returns, so both accept and refuse the same values.
 func toColumn(t *chType, v any) (any, error) {
+	if canonical(t, v) {
+		return v, nil
+	}
 	rv := reflect.ValueOf(v)
 	for rv.IsValid() && rv.Kind() == reflect.Pointer {
 		if rv.IsNil() {
@@ -208,6 +211,34 @@ var (
 	minDate = time.Date(1970, 1, 1, 0, 0, 0, 0, time.UTC)
 	maxDate = time.Date(2149, 6, 6, 0, 0, 0, 0, time.UTC)
 )
+
+// canonical reports whether v already is the value toColumn would return
+// for it, for the common column types; toColumn then returns it as is,
+// without reflection or allocation (the sink's rows take this path).
+func canonical(t *chType, v any) bool {
+	name := t.name
+	if name == "LowCardinality" {
+		name = t.elems[0].name
+	}
+	switch x := v.(type) {
+	case int64:
+		return name == "Int64"
+	case uint64:
+		return name == "UInt64"
+	case uint32:
+		return name == "UInt32"
+	case uint8:
+		return name == "UInt8"
+	case float64:
+		return name == "Float64"
+	case string:
+		return name == "String"
+	case time.Time:
+		u := x.Unix()
+		return name == "DateTime" && x.Location() == time.UTC && x.Nanosecond() == 0 && u >= 0 && u <= math.MaxUint32
+	}
+	return false
+}
 
 func bitsOf(name string) int {
 	n, _ := strconv.Atoi(strings.TrimLeft(name, "UInt"))

@@ -48,13 +48,14 @@ or SIGTERM. Any Kafka client can use the broker, for example
 
 // startAnalytics opens the analytics backend (chDB in-process by default)
 // and applies the schema migrations. Without libchdb.so the dev stack runs
-// without analytics and says how to get it; any other failure stops it.
-func (a *app) startAnalytics(ctx context.Context) (line string, closeFn func(), err error) {
+// without analytics (b is nil) and says how to get it; any other failure
+// stops it.
+func (a *app) startAnalytics(ctx context.Context) (line string, b analytics.Backend, err error) {
 	acfg := a.cfg.analyticsConfig()
-	b, err := analytics.Open(ctx, acfg)
+	b, err = analytics.Open(ctx, acfg)
 	if errors.Is(err, analytics.ErrNoLibrary) {
 		a.log.Warn("analytics disabled: chDB is not installed", "err", err)
-		return "disabled: libchdb.so not found; `make run` or `deploy/local/services up chdb` installs it (CHDB_LIB_PATH)", func() {}, nil
+		return "disabled: libchdb.so not found; `make run` or `deploy/local/services up chdb` installs it (CHDB_LIB_PATH)", nil, nil
 	}
 	if err != nil {
 		return "", nil, fmt.Errorf("analytics: %w", err)
@@ -68,8 +69,7 @@ func (a *app) startAnalytics(ctx context.Context) (line string, closeFn func(), 
 	if acfg.Backend == analytics.BackendClickHouse {
 		where = strings.Join(acfg.ClickHouse.Addr, ",")
 	}
-	return fmt.Sprintf("%-24s %s (database %s, %d migrations applied now)", acfg.Backend, where, acfg.Database, len(applied)),
-		func() { _ = b.Close() }, nil
+	return fmt.Sprintf("%-24s %s (database %s, %d migrations applied now)", acfg.Backend, where, acfg.Database, len(applied)), b, nil
 }
 
 func (a *app) runDev(cmd *cobra.Command) error {
@@ -104,11 +104,19 @@ func (a *app) runDev(cmd *cobra.Command) error {
 	// Every component of the dev stack talks to the embedded broker.
 	a.cfg.Kafka.Brokers = []string{broker.Addr()}
 
-	analyticsLine, closeAnalytics, err := a.startAnalytics(ctx)
+	analyticsLine, backend, err := a.startAnalytics(ctx)
 	if err != nil {
 		return err
 	}
-	defer closeAnalytics()
+	if backend != nil {
+		defer backend.Close()
+		// chDB is one process's: `fairstream sql` asks this one over
+		// loopback HTTP while it runs.
+		if a.mux != nil && metricsAddr != "" && isLoopback(metricsAddr) {
+			a.mux.Handle("/sql", sqlHandler(backend))
+			analyticsLine += fmt.Sprintf("; fairstream sql queries it at http://%s/sql", metricsAddr)
+		}
+	}
 
 	var runners []component
 	var disabled []string

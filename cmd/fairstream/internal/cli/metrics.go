@@ -26,6 +26,7 @@ func (a *app) serveMetrics(ctx context.Context) (stop func(), addr string, err e
 		return nil, "", fmt.Errorf("metrics.listen: %w", err)
 	}
 	mux := http.NewServeMux()
+	a.mux = mux
 	mux.Handle("/metrics", promhttp.HandlerFor(a.reg, promhttp.HandlerOpts{Registry: a.reg}))
 	mux.HandleFunc("/healthz", func(w http.ResponseWriter, _ *http.Request) { fmt.Fprintln(w, "ok") })
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}

@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"os/signal"
 	"strconv"
@@ -50,6 +51,8 @@ type app struct {
 	verifier *identity.Verifier // tail's signature checks
 	reg      *prometheus.Registry
 	metrics  *streams.Metrics
+	// mux is the metrics server's, once it serves: dev adds /sql to it.
+	mux *http.ServeMux
 }
 
 // Main runs the CLI and returns the process exit code. SIGINT and SIGTERM
@@ -115,6 +118,7 @@ deploy/config/fairstream.example.yaml and 'fairstream config print'.`,
 		a.produceCmd(),
 		a.tailCmd(),
 		a.searchCmd(),
+		a.sqlCmd(),
 		a.configCmd(),
 		a.versionCmd(),
 	)
