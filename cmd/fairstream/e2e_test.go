@@ -270,6 +270,26 @@ func TestDevEndToEnd(t *testing.T) {
 		t.Errorf("analytics line %q: want it disabled, saying why", d.analytics)
 	}
 
+	// A validator window reaches the analytics tables through the sink, and
+	// `fairstream sql` queries dev's in-process engine over loopback.
+	if strings.HasPrefix(d.analytics, "chdb") {
+		win := `{"worker":"0xA11CE","window_start":"2026-11-25T10:00:00Z","window_end":"2026-11-25T10:10:00Z","records":"3","unique_records":"3","credibility":1,"utility":2.5,"validator":"v","scoring_version":"validator/v1"}`
+		if r := run(t, win+"\n", d.env(), "produce", "scores.windows.v1"); r.code != 0 {
+			t.Fatalf("produce scores.windows.v1: exit %d\n%s", r.code, r.stderr)
+		}
+		var got string
+		waitFor(t, "the window in worker_utility", func() bool {
+			r := run(t, "", d.env("FAIRSTREAM_METRICS_LISTEN="+d.metrics), "sql", "--data-dir", dataDir,
+				"SELECT worker, sum(utility) AS utility FROM worker_utility FINAL GROUP BY worker", "--format", "json")
+			got = r.stdout + r.stderr
+			return r.code == 0 && strings.Contains(r.stdout, `"worker":"0xA11CE"`) && strings.Contains(r.stdout, `"utility":2.5`)
+		}, func() string { return got })
+		r := run(t, "", d.env("FAIRSTREAM_METRICS_LISTEN="+d.metrics), "sql", "--data-dir", dataDir, "SELECT nosuchcolumn FROM worker_utility")
+		if r.code == 0 || !strings.Contains(r.stderr, "nosuchcolumn") {
+			t.Fatalf("sql with a bad column: exit %d\nstdout:\n%s\nstderr:\n%s", r.code, r.stdout, r.stderr)
+		}
+	}
+
 	// Any Kafka client can use the embedded broker: kcat lists the catalog.
 	out, err := exec.Command(kcat, "-b", d.broker, "-L").CombinedOutput()
 	if err != nil {

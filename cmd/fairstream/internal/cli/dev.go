@@ -137,6 +137,16 @@ func (a *app) runDev(cmd *cobra.Command) error {
 		runners = append(runners, rs...)
 	}
 
+	// Validator windows land in the analytics tables.
+	if backend != nil {
+		sink, err := analytics.NewSink(a.cfg.Kafka, backend, analytics.DefaultSinkConfig(),
+			analytics.WithSinkLogger(a.log), analytics.WithStreamOptions(a.streamOpts()...))
+		if err != nil {
+			return err
+		}
+		runners = append(runners, sink)
+	}
+
 	var workers []*connectors.Worker
 	for _, src := range srcs {
 		w, err := a.worker(src, id)
