@@ -7,8 +7,8 @@ import (
 
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/fairstream/fairstream/schemas"
 	"github.com/fairstream/fairstream/schemas/fairstreampb"
 )
 
@@ -62,7 +62,7 @@ func decodeWindow(b []byte, w *fairstreampb.WorkerWindow) bool {
 				return false
 			}
 			b = b[n:]
-			ts, ok := decodeTimestampMsg(v)
+			ts, ok := schemas.DecodeTimestamp(v)
 			if !ok {
 				return false
 			}
@@ -132,30 +132,6 @@ func decodeWindow(b []byte, w *fairstreampb.WorkerWindow) bool {
 		}
 	}
 	return true
-}
-
-func decodeTimestampMsg(b []byte) (*timestamppb.Timestamp, bool) {
-	ts := &timestamppb.Timestamp{}
-	var seen uint8
-	for len(b) > 0 {
-		num, typ, n := protowire.ConsumeTag(b)
-		if n < 0 || typ != protowire.VarintType || (num != 1 && num != 2) || seen&(1<<num) != 0 {
-			return nil, false
-		}
-		seen |= 1 << num
-		b = b[n:]
-		v, n := protowire.ConsumeVarint(b)
-		if n < 0 {
-			return nil, false
-		}
-		b = b[n:]
-		if num == 1 {
-			ts.Seconds = int64(v)
-		} else {
-			ts.Nanos = int32(v)
-		}
-	}
-	return ts, true
 }
 
 // boxer returns interface values for a batch's rows with few

@@ -160,7 +160,9 @@ func (c *Client) backoff(attempt int) time.Duration {
 	return d/2 + rand.N(d/2+1)
 }
 
-func sleep(ctx context.Context, d time.Duration) error {
+// Sleep waits d or until ctx ends, whichever is first; it returns ctx's
+// error when ctx ended (at once for d <= 0 on an ended ctx).
+func Sleep(ctx context.Context, d time.Duration) error {
 	if d <= 0 {
 		return ctx.Err()
 	}
@@ -204,7 +206,7 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 			}
 			wait := c.backoff(attempt)
 			c.log.Warn("request failed, retrying", "url", req.URL, "attempt", attempt, "backoff", wait, "err", err)
-			if err := sleep(ctx, wait); err != nil {
+			if err := Sleep(ctx, wait); err != nil {
 				return nil, err
 			}
 			continue
@@ -226,7 +228,7 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 				return nil, &RateLimitError{URL: req.URL, Until: until}
 			}
 			c.log.Warn("rate limited, waiting", "url", req.URL, "attempt", attempt, "wait", wait.Round(time.Millisecond))
-			if err := sleep(ctx, wait); err != nil {
+			if err := Sleep(ctx, wait); err != nil {
 				return nil, err
 			}
 		case resp.StatusCode >= 500:
@@ -235,7 +237,7 @@ func (c *Client) Do(ctx context.Context, req Request) (*Response, error) {
 			}
 			wait := c.backoff(attempt)
 			c.log.Warn("server error, retrying", "url", req.URL, "status", resp.StatusCode, "attempt", attempt, "backoff", wait)
-			if err := sleep(ctx, wait); err != nil {
+			if err := Sleep(ctx, wait); err != nil {
 				return nil, err
 			}
 		default:
@@ -308,7 +310,7 @@ func (c *Client) waitHost(ctx context.Context, host, u string) error {
 	if wait > c.cfg.MaxInlineWait {
 		return &RateLimitError{URL: u, Until: until}
 	}
-	return sleep(ctx, wait)
+	return Sleep(ctx, wait)
 }
 
 func (c *Client) setNotBefore(host string, t time.Time) {

@@ -86,21 +86,12 @@ var ErrAuth = errors.New("credentials refused")
 // ErrPermanent marks a fetch error that retrying cannot fix (a query the
 // source rejects, a channel that does not exist): a job's stream ends as
 // failed with it; a configured stream is backed off as far as it goes and
-// the error logged. Wrap an error with Permanent.
-var ErrPermanent = errors.New("permanent")
+// the error logged. Wrap an error with Permanent. It is the stream
+// runtime's mark (streams.ErrPermanent).
+var ErrPermanent = streams.ErrPermanent
 
-type permanentError struct{ err error }
-
-func (e permanentError) Error() string   { return e.err.Error() }
-func (e permanentError) Unwrap() []error { return []error{e.err, ErrPermanent} }
-
-// Permanent wraps err as a permanent fetch error.
-func Permanent(err error) error {
-	if err == nil {
-		return nil
-	}
-	return permanentError{err}
-}
+// Permanent wraps err as a permanent fetch error; Permanent(nil) is nil.
+func Permanent(err error) error { return streams.Permanent(err) }
 
 // ErrUnsupportedJob is returned by StreamForJob for a request the connector
 // cannot serve.

@@ -239,7 +239,7 @@ func decodeEnvelope(b []byte) (*Envelope, bool) {
 				env.CorrelationId = s
 			}
 		case fieldTime, fieldIngested:
-			ts, ok := decodeTimestamp(v)
+			ts, ok := DecodeTimestamp(v)
 			if !ok {
 				return nil, false
 			}
@@ -267,7 +267,11 @@ func decodeEnvelope(b []byte) (*Envelope, bool) {
 	return env, true
 }
 
-func decodeTimestamp(b []byte) (*timestamppb.Timestamp, bool) {
+// DecodeTimestamp decodes an encoded google.protobuf.Timestamp without
+// reflection, for direct codecs: ok is false for anything but its two
+// varint fields (the caller then falls back to proto.Unmarshal). A field
+// given twice takes its last value, as protobuf does.
+func DecodeTimestamp(b []byte) (*timestamppb.Timestamp, bool) {
 	ts := new(timestamppb.Timestamp)
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)

@@ -190,7 +190,7 @@ func New(cfg Config, client *connectors.Client, opts ...Option) (*Source, error)
 		return nil, errors.New("web: no HTTP client")
 	}
 	s := &Source{cfg: cfg, client: client, log: slog.New(slog.DiscardHandler), agent: productToken(cfg.UserAgent),
-		now: time.Now, sleep: sleepCtx, hosts: map[string]*hostState{}, failures: map[string]int{}}
+		now: time.Now, sleep: connectors.Sleep, hosts: map[string]*hostState{}, failures: map[string]int{}}
 	for _, p := range cfg.AllowedHosts {
 		wild, name := "", p
 		if rest, ok := strings.CutPrefix(p, "*."); ok {
@@ -226,20 +226,6 @@ func productToken(ua string) string {
 		tok = tok[:i]
 	}
 	return strings.ToLower(tok)
-}
-
-func sleepCtx(ctx context.Context, d time.Duration) error {
-	if d <= 0 {
-		return ctx.Err()
-	}
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // Name implements connectors.Source.

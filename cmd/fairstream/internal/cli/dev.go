@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 
 	"github.com/spf13/cobra"
 
@@ -153,7 +152,6 @@ func (a *app) runDev(cmd *cobra.Command) error {
 		if err != nil {
 			return fmt.Errorf("connector %s: %w", src.Name(), err)
 		}
-		defer w.Close()
 		workers = append(workers, w)
 	}
 
@@ -182,44 +180,31 @@ func (a *app) runDev(cmd *cobra.Command) error {
 	}
 
 	// Run until a signal, or until a component fails; then stop them all.
-	ctx, stop := context.WithCancel(ctx)
-	defer stop()
-	errc := make(chan error, len(runners)+len(workers))
-	var wg sync.WaitGroup
-	for _, r := range runners {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := r.Run(ctx); err != nil && ctx.Err() == nil {
-				errc <- fmt.Errorf("processor %s: %w", r.Spec().Name, err)
-			}
-		}()
-	}
+	comps := runners
 	for _, w := range workers {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			if err := w.Run(ctx); err != nil && ctx.Err() == nil {
-				errc <- err // it names the connector and the stream
-			}
-		}()
+		comps = append(comps, connectorComponent{w})
 	}
-	var runErr error
-	select {
-	case <-ctx.Done():
-		a.log.Info("shutting down")
-	case runErr = <-errc:
-		a.log.Error("a component failed; shutting down", "err", runErr)
-	}
-	stop()
-	for _, r := range runners {
-		r.Close()
-	}
-	wg.Wait()
+	runErr := runAll(ctx, comps, func(c component, err error) error {
+		if _, ok := c.(connectorComponent); ok {
+			return err // it names the connector and the stream
+		}
+		return fmt.Errorf("processor %s: %w", c.Spec().Name, err)
+	}, func(err error) {
+		if err != nil {
+			a.log.Error("a component failed; shutting down", "err", err)
+		} else {
+			a.log.Info("shutting down")
+		}
+	})
 	broker.Close()
 	a.log.Info("stopped")
 	return runErr
 }
+
+// connectorComponent runs a connector's worker beside the processors.
+type connectorComponent struct{ *connectors.Worker }
+
+func (c connectorComponent) Spec() streams.Spec { return streams.Spec{Name: "connector-" + c.Name()} }
 
 // devSources builds the source of every enabled connector and loads the
 // worker key they sign with. The key is loaded only when one is enabled, so

@@ -147,25 +147,29 @@ runner.instance_id (FAIRSTREAM_RUNNER_INSTANCE_ID), stable across its restarts.`
 				stages = append(stages, r.Spec().Name)
 			}
 			a.log.Info("processor starting", "processor", def.name, "stages", stages, "brokers", a.cfg.Kafka.Brokers, "metrics", addr)
-			return runRunners(ctx, runners)
+			return runAll(ctx, runners, func(c component, err error) error {
+				return fmt.Errorf("stage %s: %w", c.Spec().Name, err)
+			}, nil)
 		},
 	})
 	return cmd
 }
 
-// runRunners runs every runner until ctx ends or one of them fails; a
-// failure stops the others and is returned, after they have stopped.
-func runRunners(ctx context.Context, runners []component) error {
+// runAll runs every component until ctx ends or one of them fails. Then
+// it calls stopping with the failure (nil when ctx ended or every Run
+// returned), stops the others, and returns the failure, wrapped by wrap,
+// once they have stopped.
+func runAll(ctx context.Context, comps []component, wrap func(component, error) error, stopping func(error)) error {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	errc := make(chan error, len(runners))
+	errc := make(chan error, len(comps))
 	var wg sync.WaitGroup
-	for _, r := range runners {
+	for _, c := range comps {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			if err := r.Run(ctx); err != nil && ctx.Err() == nil {
-				errc <- fmt.Errorf("stage %s: %w", r.Spec().Name, err)
+			if err := c.Run(ctx); err != nil && ctx.Err() == nil {
+				errc <- wrap(c, err)
 			}
 		}()
 	}
@@ -180,9 +184,12 @@ func runRunners(ctx context.Context, runners []component) error {
 	case err = <-errc:
 	case <-allDone: // every Run returned without an error
 	}
+	if stopping != nil {
+		stopping(err)
+	}
 	cancel()
-	for _, r := range runners {
-		r.Close()
+	for _, c := range comps {
+		c.Close()
 	}
 	<-allDone
 	return err
