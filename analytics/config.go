@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"time"
+
+	"github.com/fairstream/fairstream/streams"
 )
 
 // The backends Config.Backend names.
@@ -22,6 +24,8 @@ type Config struct {
 	Database   string           `mapstructure:"database"`
 	ClickHouse ClickHouseConfig `mapstructure:"clickhouse"`
 	ChDB       ChDBConfig       `mapstructure:"chdb"`
+	// Sink tunes the sink of the validator's topics into the tables.
+	Sink SinkConfig `mapstructure:"sink"`
 }
 
 // ClickHouseConfig reaches a ClickHouse server over its native protocol.
@@ -60,6 +64,7 @@ func DefaultConfig() Config {
 			DialTimeout:  10 * time.Second,
 			MaxOpenConns: 10,
 		},
+		Sink: DefaultSinkConfig(),
 	}
 }
 
@@ -89,6 +94,9 @@ func (c Config) Validate() error {
 		if c.ClickHouse.MaxOpenConns < 1 {
 			errs = append(errs, fmt.Errorf("clickhouse.max_open_conns: must be >= 1, got %d", c.ClickHouse.MaxOpenConns))
 		}
+	}
+	if err := c.Sink.Validate(); err != nil {
+		errs = append(errs, streams.PrefixErr("sink.", err))
 	}
 	return errors.Join(errs...)
 }

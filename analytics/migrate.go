@@ -83,6 +83,7 @@ func Migrations() []Migration {
 		{Version: 3, Name: "contributions", Statements: []string{contributionsDDL}},
 		{Version: 4, Name: "epochs", Statements: []string{epochsDDL}},
 		{Version: 5, Name: "payouts", Statements: []string{payoutsDDL}},
+		{Version: 6, Name: "contributions_sampled", Statements: []string{contributionsSampledDDL}},
 	}
 }
 

@@ -44,19 +44,77 @@ const (
 
 // WindowRoute maps scores.windows.v1 into worker_utility with
 // WindowMapper.
-func WindowRoute(reg *schemas.Registry) Route {
-	return Route{Topic: WindowsTopic, Table: WorkerUtilityTable, Columns: WorkerUtilityColumns, Map: WindowMapper(reg)}
+func WindowRoute(reg *schemas.Registry, signers *Signers) Route {
+	return Route{Topic: WindowsTopic, Table: WorkerUtilityTable, Columns: WorkerUtilityColumns, Map: WindowMapper(reg, signers)}
+}
+
+// ContributionsTopic carries fairstreampb.Contribution
+// (scores.contribution/v1).
+const ContributionsTopic = "scores.contributions.v1"
+
+// ContributionsRoute maps scores.contributions.v1 into contributions.
+func ContributionsRoute(reg *schemas.Registry, signers *Signers) Route {
+	if reg == nil {
+		reg = schemas.Builtin()
+	}
+	return ContributionRoute(ContributionsTopic, func(rec *kgo.Record) (Contribution, error) {
+		env, err := schemas.UnmarshalEnvelope(rec.Value)
+		if err != nil {
+			return Contribution{}, err
+		}
+		var c fairstreampb.Contribution
+		if err := reg.DecodeInto(env, &c); err != nil {
+			return Contribution{}, err
+		}
+		if err := signers.Check(env); err != nil {
+			return Contribution{}, err
+		}
+		if err := checkWorker(c.GetWorker()); err != nil {
+			return Contribution{}, err
+		}
+		if c.GetBytes() < 0 || c.GetRevision() < 0 {
+			return Contribution{}, fmt.Errorf("contribution %s: negative bytes or revision", c.GetEventId())
+		}
+		out := Contribution{
+			EventID: c.GetEventId(), Worker: c.GetWorker(), Source: c.GetSource(), EventType: c.GetEventType(),
+			EventTime: c.GetEventTime().AsTime(), Ingested: c.GetIngested().AsTime(), Bytes: uint64(c.GetBytes()),
+			ContentHash: c.GetContentHash(), Valid: c.GetValid(), InvalidReason: c.GetInvalidReason(), Unique: c.GetUnique(),
+			WindowStart: c.GetWindowStart().AsTime(), Revision: uint32(c.GetRevision()),
+		}
+		switch c.GetDuplicate() {
+		case "exact":
+			out.Duplicate = ExactDuplicate
+		case "near":
+			out.Duplicate = NearDuplicate
+		default:
+			out.Duplicate = NotDuplicate
+		}
+		switch c.GetVerification() {
+		case "sampled":
+			out.Verification = Sampled
+		case "verified":
+			out.Verification = Verified
+		case "mismatch", "mismatched":
+			out.Verification = Mismatched
+		case "unverifiable":
+			out.Verification = Unverifiable
+		default:
+			out.Verification = Unsampled
+		}
+		return out, nil
+	})
 }
 
 // WindowMapper decodes a scores.window/v1 envelope and returns its
 // worker_utility row. It checks the envelope's structure and type as
 // schemas.Registry.DecodeIntoTrusted does (a ULID id, the
-// scores.window/v1 type, a valid time), but not its content hash:
-// windows come from the validator, inside the bus, whose records Kafka's
-// CRCs protect. The Mapper it returns is for one goroutine (the sink's). A record that does not decode, is of
-// another type, or has no worker, no window start or a negative revision
-// is rejected (ErrRejected).
-func WindowMapper(reg *schemas.Registry) Mapper {
+// scores.window/v1 type, a valid time), then the signature and signer
+// with signers (which also checks the content hash). The Mapper it
+// returns is for one goroutine (the sink's). A record that does not
+// decode, is of another type, is not signed by a validator signers
+// trusts, or has a worker that is not an address, no window start or a
+// negative revision is rejected (ErrRejected).
+func WindowMapper(reg *schemas.Registry, signers *Signers) Mapper {
 	if reg == nil {
 		reg = schemas.Builtin()
 	}
@@ -82,6 +140,12 @@ func WindowMapper(reg *schemas.Registry) Mapper {
 		var w fairstreampb.WorkerWindow
 		if err := unmarshalWindow(env.GetPayload(), &w); err != nil {
 			return nil, fmt.Errorf("%w: %w: payload does not decode as %s: %v", ErrRejected, schemas.ErrInvalidEnvelope, want, err)
+		}
+		if err := signers.Check(env); err != nil {
+			return nil, err
+		}
+		if err := checkWorker(w.GetWorker()); err != nil {
+			return nil, err
 		}
 		return windowRow(x, env, &w)
 	}
@@ -149,6 +213,7 @@ type Verification string
 // Verification outcomes, the values of contributions.verification.
 const (
 	Unsampled    Verification = "unsampled"
+	Sampled      Verification = "sampled" // the verdict is pending
 	Verified     Verification = "verified"
 	Mismatched   Verification = "mismatched"
 	Unverifiable Verification = "unverifiable" // source error or validator fault

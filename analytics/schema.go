@@ -73,6 +73,10 @@ const contributionsDDL = `CREATE TABLE IF NOT EXISTS contributions (
 PARTITION BY toYYYYMM(event_time)
 ORDER BY (source, worker, event_id)`
 
+// contributionsSampledDDL adds the value of a sampled record whose verdict
+// is pending.
+const contributionsSampledDDL = `ALTER TABLE contributions MODIFY COLUMN verification Enum8('unsampled' = 0, 'verified' = 1, 'mismatched' = 2, 'unverifiable' = 3, 'sampled' = 4)`
+
 const epochsDDL = `CREATE TABLE IF NOT EXISTS epochs (
     epoch UInt64,
     start_time DateTime('UTC'),

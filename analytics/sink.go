@@ -31,6 +31,13 @@ type SinkConfig struct {
 	// ends.
 	RetryInitial time.Duration `mapstructure:"retry_initial"`
 	RetryMax     time.Duration `mapstructure:"retry_max"`
+	// Validators are the addresses whose signed windows and contributions
+	// the sink takes; a record signed by any other key, or not validly
+	// signed, goes to the dead-letter topic. Empty takes any validly
+	// signed record (fairstream dev fills in its own validator).
+	Validators []string `mapstructure:"validators"`
+	// Contributions also sinks scores.contributions.v1 into contributions.
+	Contributions bool `mapstructure:"contributions"`
 }
 
 // DefaultSinkConfig returns batches of up to 50,000 rows flushed at least
@@ -42,6 +49,7 @@ func DefaultSinkConfig() SinkConfig {
 		FlushInterval: time.Second,
 		RetryInitial:  100 * time.Millisecond,
 		RetryMax:      30 * time.Second,
+		Contributions: true,
 	}
 }
 
@@ -62,6 +70,9 @@ func (c SinkConfig) Validate() error {
 	}
 	if c.RetryMax < c.RetryInitial {
 		errs = append(errs, fmt.Errorf("retry_max: must be >= retry_initial (%s), got %s", c.RetryInitial, c.RetryMax))
+	}
+	if _, err := NewSigners(c.Validators); err != nil {
+		errs = append(errs, fmt.Errorf("validators: %w", err))
 	}
 	return errors.Join(errs...)
 }
@@ -163,7 +174,20 @@ func NewSink(kcfg streams.Config, backend Backend, cfg SinkConfig, opts ...SinkO
 	}
 	var routes []Route
 	if !o.noDefault {
-		routes = append(routes, WindowRoute(o.registry))
+		signers, err := NewSigners(cfg.Validators)
+		if err != nil {
+			return nil, fmt.Errorf("analytics sink: validators: %w", err)
+		}
+		routes = append(routes, WindowRoute(o.registry, signers))
+		if cfg.Contributions {
+			// Each route has a Signers of its own: a Mapper is for one
+			// goroutine, and the batch-root cache is per route.
+			csigners, _ := NewSigners(cfg.Validators)
+			routes = append(routes, ContributionsRoute(o.registry, csigners))
+		}
+		if signers.Any() {
+			o.log.Warn("analytics sink: analytics.sink.validators is empty: windows signed by any key are taken")
+		}
 	}
 	routes = append(routes, o.routes...)
 	if len(routes) == 0 {

@@ -2,6 +2,8 @@ package analytics_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -12,9 +14,11 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/fairstream/fairstream/analytics"
+	"github.com/fairstream/fairstream/connectors/identity"
 	"github.com/fairstream/fairstream/schemas"
 	"github.com/fairstream/fairstream/schemas/fairstreampb"
 	"github.com/fairstream/fairstream/streams"
@@ -85,19 +89,39 @@ func window(w, i, rev int) *fairstreampb.WorkerWindow {
 	}
 }
 
-// windowRecord wraps w as the validator would publish it.
+// testKey returns the key named name, the same in every run.
+func testKey(t testing.TB, name string) *identity.Identity {
+	t.Helper()
+	seed := sha256.Sum256([]byte("fairstream/analytics/test/" + name))
+	id, err := identity.FromHex(hex.EncodeToString(seed[:]))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return id
+}
+
+// windowRecord wraps w as the validator would publish it, signed by the
+// test validator's key.
 func windowRecord(t testing.TB, w *fairstreampb.WorkerWindow) *kgo.Record {
 	t.Helper()
-	env, err := schemas.Builtin().Wrap(w, schemas.Meta{Worker: w.GetWorker(), Source: "validator", Time: w.GetWindowEnd().AsTime(), Ingested: w.GetWindowEnd().AsTime()})
+	return signedWindowRecord(t, w, testKey(t, "validator"))
+}
+
+func signedWindowRecord(t testing.TB, w *fairstreampb.WorkerWindow, key *identity.Identity) *kgo.Record {
+	t.Helper()
+	env, err := schemas.Builtin().Wrap(w, schemas.Meta{Source: "validator", Time: w.GetWindowEnd().AsTime(), Ingested: w.GetWindowEnd().AsTime()})
 	if err != nil {
+		t.Fatal(err)
+	}
+	if err := key.Sign(env); err != nil {
 		t.Fatal(err)
 	}
 	b, err := schemas.MarshalEnvelope(env)
 	if err != nil {
 		t.Fatal(err)
 	}
-	key := w.GetWorker() + "/" + w.GetWindowStart().AsTime().Format(time.RFC3339)
-	return &kgo.Record{Topic: analytics.WindowsTopic, Key: []byte(key), Value: b,
+	rkey := w.GetWorker() + "/" + w.GetWindowStart().AsTime().Format(time.RFC3339)
+	return &kgo.Record{Topic: analytics.WindowsTopic, Key: []byte(rkey), Value: b,
 		Headers: []kgo.RecordHeader{{Key: streams.HeaderType, Value: []byte(env.GetType())}}}
 }
 
@@ -180,9 +204,26 @@ func testSink(t *testing.T, backend analytics.Backend) {
 		t.Fatal(err)
 	}
 	otherBytes, _ := schemas.MarshalEnvelope(other)
+	// A window signed by a key that is not a trusted validator, one whose
+	// payload was changed after signing, and one of a worker that is not
+	// an address.
+	stranger := signedWindowRecord(t, window(0, 0, 9), testKey(t, "stranger"))
+	stranger.Key = []byte("stranger")
+	forged := windowRecord(t, window(1, 0, 9))
+	fenv, _ := schemas.UnmarshalEnvelope(forged.Value)
+	fenv.Payload = append([]byte(nil), fenv.Payload...)
+	fenv.Payload[len(fenv.Payload)-1] ^= 1
+	fenv.ContentHash = schemas.ContentHash(fenv.Payload) // the hash matches; the signature does not
+	forged.Value, _ = schemas.MarshalEnvelope(fenv)
+	forged.Key = []byte("forged")
+	noWorker := window(2, 0, 9)
+	noWorker.Worker = "worker-2"
+	unknown := windowRecord(t, noWorker)
+	unknown.Key = []byte("unknown-worker")
 	bad := []*kgo.Record{
 		{Topic: analytics.WindowsTopic, Key: []byte("garbage"), Value: []byte("not an envelope")},
 		{Topic: analytics.WindowsTopic, Key: []byte("other"), Value: otherBytes},
+		stranger, forged, unknown,
 	}
 	recs = append(recs[:50], append(bad, recs[50:]...)...)
 	if err := cl.ProduceSync(ctx, recs...).FirstErr(); err != nil {
@@ -191,16 +232,22 @@ func testSink(t *testing.T, backend analytics.Backend) {
 
 	f := &flaky{Backend: backend, failures: make(chan struct{})}
 	f.down.Store(true)
+	contribs := contributionRecords(t, 40)
+	if err := cl.ProduceSync(ctx, contribs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
 	cfg := analytics.DefaultSinkConfig()
 	cfg.BatchRows = 64
 	cfg.FlushInterval = 10 * time.Millisecond
 	cfg.RetryInitial, cfg.RetryMax = time.Millisecond, 5*time.Millisecond
+	cfg.Validators = []string{testKey(t, "validator").Address()}
 	sink, err := analytics.NewSink(kcfg, f, cfg, quiet()...)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer sink.Close()
-	if spec := sink.Spec(); spec.Name != "analytics-sink" || len(spec.Inputs) != 1 || spec.Inputs[0] != "scores.windows.v1" || len(spec.Outputs) != 0 {
+	if spec := sink.Spec(); spec.Name != "analytics-sink" || len(spec.Inputs) != 2 || spec.Inputs[0] != "scores.windows.v1" ||
+		spec.Inputs[1] != "scores.contributions.v1" || len(spec.Outputs) != 0 {
 		t.Errorf("Spec() = %+v", spec)
 	}
 	runCtx, stop := context.WithCancel(ctx)
@@ -230,16 +277,23 @@ func testSink(t *testing.T, backend analytics.Backend) {
 	}
 
 	f.down.Store(false)
-	committedAll(ctx, t, adm, cfg.Group, analytics.WindowsTopic)
+	committedAll(ctx, t, adm, cfg.Group, analytics.WindowsTopic, analytics.ContributionsTopic)
 	stop()
 	wg.Wait()
 	if runErr != nil {
 		t.Errorf("Run: %v", runErr)
 	}
-	if n := f.rows.Load(); n != int64(len(recs)-len(bad)) {
-		t.Errorf("the sink wrote %d rows, want %d (one per window record)", n, len(recs)-len(bad))
+	if n := f.rows.Load(); n != int64(len(recs)-len(bad)+len(contribs)) {
+		t.Errorf("the sink wrote %d rows, want %d (one per window and contribution record)", n, len(recs)-len(bad)+len(contribs))
 	}
 	checkWindows(ctx, t, backend, want)
+	res0, err := backend.Query(ctx, "SELECT verification, count() AS n FROM contributions FINAL GROUP BY verification ORDER BY verification")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := fmt.Sprint(res0.Rows); got != "[[unsampled 20] [verified 10] [mismatched 5] [sampled 5]]" {
+		t.Errorf("contributions by verification: %s", got)
+	}
 
 	// The DLQ holds the two bad records with their reasons.
 	var dead []*kgo.Record
@@ -249,13 +303,18 @@ func testSink(t *testing.T, backend analytics.Backend) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if len(dead) != 2 {
-		t.Fatalf("DLQ holds %d records, want 2", len(dead))
+	if len(dead) != len(bad) {
+		t.Fatalf("DLQ holds %d records, want %d", len(dead), len(bad))
+	}
+	badByKey := map[string]*kgo.Record{}
+	for _, r := range bad {
+		badByKey[string(r.Key)] = r
 	}
 	for i, r := range dead {
-		if string(r.Key) != string(bad[i].Key) || string(r.Value) != string(bad[i].Value) {
-			t.Errorf("DLQ record %d: key %q, want %q (and the value unchanged)", i, r.Key, bad[i].Key)
+		if b := badByKey[string(r.Key)]; b == nil || string(r.Value) != string(b.Value) {
+			t.Errorf("DLQ record %d: key %q is not one of the bad records (or its value changed)", i, r.Key)
 		}
+		delete(badByKey, string(r.Key))
 		if streams.Header(r, streams.HeaderDLQReason) == "" || streams.Header(r, streams.HeaderDLQClass) != streams.ClassDecode ||
 			streams.Header(r, streams.HeaderDLQStage) != analytics.SinkName || streams.Header(r, streams.HeaderDLQTopic) != analytics.WindowsTopic {
 			t.Errorf("DLQ record %d headers: %v", i, r.Headers)
@@ -402,4 +461,60 @@ func TestNewSinkRejectsUnknownTopic(t *testing.T) {
 	if !errors.Is(err, streams.ErrUnknownTopic) {
 		t.Fatalf("got %v, want ErrUnknownTopic", err)
 	}
+}
+
+// contributionRecords returns n contributions as the validator writes
+// them (batch-signed), in four verification states: half unsampled, a
+// quarter sampled then verified (two revisions), an eighth sampled then
+// mismatched, an eighth still waiting for a verdict.
+func contributionRecords(t testing.TB, n int) []*kgo.Record {
+	t.Helper()
+	var envs []*schemas.Envelope
+	for i := range n {
+		c := &fairstreampb.Contribution{
+			EventId: fmt.Sprintf("01JPAY3S7MZ4Q1V2X3Y4Z5%04d", i), Worker: fmt.Sprintf("0x%040x", 0xa0+i%3), Source: "twitter",
+			EventType: "raw.tweet/v1", EventTime: timestamppb.New(windowBase.Add(time.Duration(i) * time.Second)),
+			Ingested: timestamppb.New(windowBase.Add(time.Duration(i+1) * time.Second)), Bytes: int64(100 + i),
+			ContentHash: []byte{byte(i)}, Valid: true, Unique: i%2 == 0, Duplicate: "none", Verification: "unsampled",
+			WindowStart: timestamppb.New(windowBase), Validator: "validator-1",
+		}
+		if i%2 == 0 {
+			c.Duplicate = "exact"
+		}
+		revs := []*fairstreampb.Contribution{c}
+		switch {
+		case i%2 == 0:
+		case i%4 == 1:
+			c.Verification = "sampled"
+			v := proto.CloneOf(c)
+			v.Revision, v.Verification = 1, "verified"
+			revs = append(revs, v)
+		case i%8 == 3:
+			c.Verification = "sampled"
+			v := proto.CloneOf(c)
+			v.Revision, v.Verification = 1, "mismatch"
+			revs = append(revs, v)
+		default:
+			c.Verification = "sampled"
+		}
+		for _, r := range revs {
+			env, err := schemas.Builtin().Wrap(r, schemas.Meta{Source: "validator", Key: r.GetEventId(), Time: windowBase})
+			if err != nil {
+				t.Fatal(err)
+			}
+			envs = append(envs, env)
+		}
+	}
+	if err := testKey(t, "validator").SignBatch(envs); err != nil {
+		t.Fatal(err)
+	}
+	var recs []*kgo.Record
+	for _, env := range envs {
+		b, err := schemas.MarshalEnvelope(env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, &kgo.Record{Topic: analytics.ContributionsTopic, Key: []byte(env.GetKey()), Value: b})
+	}
+	return recs
 }

@@ -25,5 +25,10 @@
 // (Retry-After, X-RateLimit-* headers, retry_after in JSON bodies), retries
 // 429 and 5xx with jittered backoff, and turns 401/403 into ErrAuth.
 //
+// A Refetcher is a Source that can fetch one record again from its
+// envelope, for the validator's checks; its errors say whose fault a failed
+// re-fetch is (ErrNotFound, ErrSourceFault, or neither), and
+// ClassifyRefetch sorts the Client's answers into them.
+//
 // connectortest is the conformance suite every connector passes.
 package connectors

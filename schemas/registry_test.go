@@ -32,6 +32,10 @@ var builtinTypes = []string{
 	"raw.twitter_profile/v1",
 	"raw.twitter_trend/v1",
 	"raw.web/v1",
+	"scores.checkpoint/v1",
+	"scores.contribution/v1",
+	"scores.tick/v1",
+	"scores.verdict/v1",
 	"scores.window/v1",
 	"trends.snapshot/v1",
 }

@@ -176,6 +176,21 @@ func samples() map[string]proto.Message {
 			Freshness: 88.25, JobsFulfilled: 2, JobLatencySeconds: 41.5, Sampled: 3, Verified: 2, Unverifiable: 1,
 			Credibility: 0.97, Utility: 85.6, Validator: "0xValidator", ScoringVersion: "1",
 		},
+		"scores.checkpoint/v1": &pb.ValidatorCheckpoint{
+			Validator: "validator", PositionTime: ts(sampleTime), PositionTopic: "raw.twitter.v1", PositionPartition: 2, PositionOffset: 1234,
+			Watermark: ts(sampleTime), Records: 98765, ScoringVersion: "validator/v1",
+		},
+		"scores.tick/v1": &pb.ValidatorTick{Validator: "validator", Watermark: ts(sampleTime)},
+		"scores.verdict/v1": &pb.Verdict{
+			EventId: "01JPAY3S7MZ4Q1V2X3Y4Z5A6B7", Worker: "0xAbC0000000000000000000000000000000000001", EventTime: ts(sampleTime),
+			Result: "mismatch", Reason: "content differs from the source", Validator: "0xValidator", Source: "twitter",
+		},
+		"scores.contribution/v1": &pb.Contribution{
+			EventId: "01JPAY3S7MZ4Q1V2X3Y4Z5A6B7", Worker: "0xAbC0000000000000000000000000000000000001", Source: "twitter",
+			EventType: "raw.tweet/v1", EventTime: ts(sampleTime), Ingested: ts(sampleTime.Add(time.Second)), Bytes: 812,
+			ContentHash: []byte{0x9f, 0x86}, Valid: true, Unique: false, Duplicate: "near", Verification: "verified",
+			WindowStart: ts(sampleTime.Add(-10 * time.Minute)), Revision: 1, Validator: "0xValidator",
+		},
 		"trends.snapshot/v1": &pb.TrendSnapshot{
 			Source: "twitter", WindowStart: ts(sampleTime.Add(-15 * time.Minute)), WindowEnd: ts(sampleTime),
 			Window: durationpb.New(15 * time.Minute), Slide: durationpb.New(30 * time.Second), Baseline: durationpb.New(6 * time.Hour),

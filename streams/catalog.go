@@ -190,6 +190,26 @@ func DefaultCatalog() *Catalog {
 			Description: "per-worker utility windows from the validator; the latest revision per window is kept",
 		},
 		Topic{
+			Name: "scores.verifications.v1", Partitions: 3, Cleanup: CleanupDelete,
+			Key: "event ID", KeyField: "event_id", PayloadType: "scores.verdict/v1",
+			Description: "the validator's re-fetch verdicts on sampled records, read back by the validator so that a replay scores them as the live run did",
+		},
+		Topic{
+			Name: "scores.contributions.v1", Partitions: 6, Cleanup: CleanupDelete,
+			Key: "event ID", KeyField: "event_id", PayloadType: "scores.contribution/v1",
+			Description: "what the validator made of each contributed record (validity, duplicate, verification): metadata, never content",
+		},
+		Topic{
+			Name: "scores.checkpoints.v1", Partitions: 1, Cleanup: CleanupCompact,
+			Key: "validator ID", KeyField: "validator", PayloadType: "scores.checkpoint/v1",
+			Description: "how far each validator's outputs go, written in the transaction of those outputs; the latest per validator is kept",
+		},
+		Topic{
+			Name: "scores.ticks.v1", Partitions: 1, Cleanup: CleanupDelete,
+			Key: "validator ID", KeyField: "validator", PayloadType: "scores.tick/v1",
+			Description: "watermark ticks each validator writes while its inputs are quiet and reads back, so that a replay closes windows where the live run did",
+		},
+		Topic{
 			Name: "connectors.cursors.v1", Partitions: 3, Cleanup: CleanupCompact,
 			Key: "<connector>/<stream>", PayloadType: "connector.cursor/v1",
 			Description: "where each connector stream stopped, written in the transaction of the events it covers; the latest per stream is kept",

@@ -45,7 +45,7 @@ func TestDefaultCatalog(t *testing.T) {
 		"docs.annotated.v1 docs.annotated.v1.dlq docs.embedded.v1 docs.embedded.v1.dlq docs.structured.v1 docs.structured.v1.dlq jobs.status.v1 jobs.status.v1.dlq jobs.v1 jobs.v1.dlq " +
 		"raw.discord.v1 raw.discord.v1.dlq raw.podcast.v1 raw.podcast.v1.dlq raw.telegram.v1 raw.telegram.v1.dlq " +
 		"raw.twitter.profiles.v1 raw.twitter.profiles.v1.dlq raw.twitter.trends.v1 raw.twitter.trends.v1.dlq " +
-		"raw.twitter.v1 raw.twitter.v1.dlq raw.web.v1 raw.web.v1.dlq scores.windows.v1 scores.windows.v1.dlq trends.twitter.v1 trends.twitter.v1.dlq"
+		"raw.twitter.v1 raw.twitter.v1.dlq raw.web.v1 raw.web.v1.dlq scores.checkpoints.v1 scores.checkpoints.v1.dlq scores.contributions.v1 scores.contributions.v1.dlq scores.ticks.v1 scores.ticks.v1.dlq scores.verifications.v1 scores.verifications.v1.dlq scores.windows.v1 scores.windows.v1.dlq trends.twitter.v1 trends.twitter.v1.dlq"
 	if got := strings.Join(names, " "); got != want {
 		t.Errorf("catalog topics:\n got %s\nwant %s", got, want)
 	}

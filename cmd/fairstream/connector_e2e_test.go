@@ -27,6 +27,7 @@ type xSearch struct {
 	mu       sync.Mutex
 	failing  bool
 	requests []string // the query strings, in order
+	lookups  int      // post lookups (the validator's re-fetches)
 }
 
 func newXSearch(t *testing.T, token string) *xSearch {
@@ -98,6 +99,10 @@ func (x *xSearch) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprint(w, `{"title":"Unauthorized","type":"about:blank","status":401,"detail":"Unauthorized"}`)
 		return
 	}
+	if r.URL.Path == "/2/tweets" {
+		x.lookup(w, r)
+		return
+	}
 	if r.URL.Path != "/2/tweets/search/recent" {
 		w.WriteHeader(http.StatusNotFound)
 		fmt.Fprint(w, `{"errors":[{"message":"Sorry, that page does not exist","code":34}]}`)
@@ -141,6 +146,55 @@ func (x *xSearch) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			"meta": mustJSON(map[string]any{"result_count": len(keep)})}
 	}
 	_ = json.NewEncoder(w).Encode(page)
+}
+
+// lookup serves GET /2/tweets?ids= (the validator re-fetches sampled
+// posts) from the recorded pages, as X answers it: the posts it holds as
+// data with their pages' includes, a resource-not-found entry in errors
+// for any other ID.
+func (x *xSearch) lookup(w http.ResponseWriter, r *http.Request) {
+	x.mu.Lock()
+	x.lookups++
+	x.mu.Unlock()
+	var data []json.RawMessage
+	var errs []any
+	includes := map[string][]json.RawMessage{}
+	for _, id := range strings.Split(r.URL.Query().Get("ids"), ",") {
+		found := false
+		for _, p := range x.pages {
+			var posts []json.RawMessage
+			if err := json.Unmarshal(p["data"], &posts); err != nil {
+				panic(err)
+			}
+			for _, post := range posts {
+				var t struct{ ID string }
+				_ = json.Unmarshal(post, &t)
+				if t.ID != id {
+					continue
+				}
+				found = true
+				data = append(data, post)
+				var inc map[string][]json.RawMessage
+				_ = json.Unmarshal(p["includes"], &inc)
+				for k, v := range inc {
+					includes[k] = append(includes[k], v...)
+				}
+			}
+		}
+		if !found {
+			errs = append(errs, map[string]string{"value": id, "detail": "Could not find tweet with ids: [" + id + "].", "title": "Not Found Error",
+				"resource_type": "tweet", "parameter": "ids", "resource_id": id, "type": "https://api.twitter.com/2/problems/resource-not-found"})
+		}
+	}
+	out := map[string]any{}
+	if data != nil {
+		out["data"] = data
+		out["includes"] = includes
+	}
+	if errs != nil {
+		out["errors"] = errs
+	}
+	_ = json.NewEncoder(w).Encode(out)
 }
 
 func mustJSON(v any) json.RawMessage {
@@ -198,6 +252,14 @@ func TestDevRunsConnectors(t *testing.T) {
   trends:
     idle_advance: 1s
     min_count: 1
+validator:
+  # The recorded posts are a year old: score them (as a backfill would be)
+  # rather than drop them as late, and re-fetch every one.
+  allowed_lateness: 17520h
+  freshness_half_life: 8760h
+  sample_rate: 1
+  merge_hold: 500ms
+  tick_interval: 200ms
 connectors:
   poll_interval: 1s
   twitter:
@@ -287,6 +349,40 @@ connectors:
 		}
 		return false
 	})
+
+	// The validator scored every post: the worker's windows are in
+	// worker_utility, each post verified by re-fetching it from the
+	// source, and `fairstream sql` answers the analyst's query.
+	if d.analytics != "" && strings.HasPrefix(d.analytics, "chdb") {
+		var out string
+		waitFor(t, "the worker's windows in worker_utility", func() bool {
+			r := run(t, "", d.env("FAIRSTREAM_METRICS_LISTEN="+d.metrics), "sql", "--data-dir", dataDir, "--format", "csv",
+				"SELECT worker, sum(utility) AS utility, sum(records) AS records, sum(verified) AS verified FROM worker_utility FINAL GROUP BY worker")
+			out = r.stdout + r.stderr
+			return r.code == 0 && strings.Contains(strings.ToLower(r.stdout), strings.ToLower(key.Address)+",") &&
+				strings.Contains(r.stdout, fmt.Sprintf(",%d,%d", len(all), len(all)))
+		}, func() string { return out + "\ndev stderr:\n" + d.stderr.String() })
+		t.Logf("fairstream sql: %s", out)
+		r := run(t, "", d.env("FAIRSTREAM_METRICS_LISTEN="+d.metrics), "sql", "--data-dir", dataDir, "--format", "csv",
+			"SELECT worker, sum(utility) AS utility FROM worker_utility FINAL GROUP BY worker")
+		if r.code != 0 || !strings.Contains(strings.ToLower(r.stdout), strings.ToLower(key.Address)) {
+			t.Fatalf("the acceptance query: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+		var utility float64
+		for _, ln := range strings.Split(r.stdout, "\n") {
+			if f := strings.Split(ln, ","); len(f) == 2 && strings.EqualFold(f[0], key.Address) {
+				fmt.Sscan(f[1], &utility)
+			}
+		}
+		if utility <= 0 {
+			t.Errorf("the worker's utility is %v, want > 0:\n%s", utility, r.stdout)
+		}
+		r = run(t, "", d.env("FAIRSTREAM_METRICS_LISTEN="+d.metrics), "sql", "--data-dir", dataDir, "--format", "csv",
+			"SELECT verification, count() AS n FROM contributions FINAL GROUP BY verification ORDER BY verification")
+		if r.code != 0 || !strings.Contains(r.stdout, fmt.Sprintf("verified,%d", len(all))) {
+			t.Errorf("contributions by verification: exit %d\n%s%s", r.code, r.stdout, r.stderr)
+		}
+	}
 	d.kill()
 
 	// A refused token stops dev with the source's answer and the setting.

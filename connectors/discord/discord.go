@@ -30,6 +30,9 @@
 // nothing is downloaded. Without the Message Content privileged intent,
 // Discord sends bots empty content, attachments and embeds for messages
 // that do not mention them.
+//
+// Refetch reads one message again (GET /channels/{id}/messages/{id}) for
+// the validator.
 package discord
 
 import (

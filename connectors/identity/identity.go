@@ -16,7 +16,9 @@ package identity
 import (
 	"bytes"
 	"crypto/ecdsa"
+	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"os"
@@ -159,6 +161,15 @@ func (id *Identity) PeerID() (peer.ID, error) {
 		return "", fmt.Errorf("peer ID: %w", err)
 	}
 	return peer.IDFromPrivateKey(pk)
+}
+
+// Secret derives a secret for label from the key (HMAC-SHA256 keyed by
+// the private key), the same for the key every time: a validator samples
+// with it when no seed is configured.
+func (id *Identity) Secret(label string) string {
+	mac := hmac.New(sha256.New, crypto.FromECDSA(id.key))
+	mac.Write([]byte(label))
+	return hex.EncodeToString(mac.Sum(nil))
 }
 
 // digest is what is signed: SHA-256 of the canonical bytes.

@@ -31,6 +31,9 @@
 // Feeds are public: there are no credentials. A feed answering 401 or 403
 // is an unusable response (recorded on connectors.errors.v1 and backed
 // off), not refused credentials: it must not stop the other feeds.
+//
+// Refetch reads an episode's feed again and finds the episode by its guid,
+// for the validator (without downloading its audio).
 package podcast
 
 import (

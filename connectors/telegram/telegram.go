@@ -5,7 +5,9 @@
 //
 // A bot sees only the chats it is a member of; getUpdates confirms updates
 // below the offset it is called with, so one bot token feeds one stream,
-// and data requests (jobs) are not served.
+// and data requests (jobs) are not served. Nor can Refetch fetch one
+// message again for the validator: the Bot API has no such method, so
+// Telegram records stay unverifiable.
 package telegram
 
 import (

@@ -21,6 +21,8 @@
 // Rate limits (x-rate-limit-* headers, 429 answers) are honoured by
 // connectors.Client; a 200 answer carrying an errors array (a deleted
 // referenced tweet, a suspended account) keeps what it did return.
+//
+// Refetch looks one post up again (GET /2/tweets) for the validator.
 package twitter
 
 import (

@@ -82,4 +82,6 @@
 // robots.txt (allow all) until robots_ttl ends. A page that keeps failing
 // (network errors, 5xx after the client's retries) is dropped after its
 // second failed fetch too.
+//
+// Refetch crawls one recorded page's URL again, alone, for the validator.
 package web

@@ -77,6 +77,41 @@ type Config struct {
 	// JobHorizon is how long the scorer remembers a job (from jobs.v1) to
 	// match its completion.
 	JobHorizon time.Duration `mapstructure:"job_horizon"`
+
+	// What follows runs the scorer on the bus (Processor); the scorer
+	// itself ignores it.
+
+	// Inputs are the topics scored: the raw topics and the jobs. The
+	// validator's own verdicts (scores.verifications.v1) are always read.
+	Inputs []string `mapstructure:"inputs"`
+	// MergeHold: the inputs are merged in timestamp order; a partition
+	// with nothing left to read is taken to hold nothing older than now
+	// minus merge_hold. It must exceed how long a producer's transaction
+	// can keep its records invisible, or a live run scores slightly
+	// differently from a replay of the same log.
+	MergeHold time.Duration `mapstructure:"merge_hold"`
+	// MaxBuffered pauses fetching a partition that is this many records
+	// ahead of the merge.
+	MaxBuffered int `mapstructure:"max_buffered"`
+	// CommitInterval is how often outputs are committed (one Kafka
+	// transaction with the checkpoint).
+	CommitInterval time.Duration `mapstructure:"commit_interval"`
+	// TickInterval: while the inputs are quiet, the watermark follows the
+	// wall clock (less merge_hold) in steps of this length, each a tick
+	// written to scores.ticks.v1 and read back.
+	TickInterval time.Duration `mapstructure:"tick_interval"`
+	// RefetchWorkers re-fetch sampled records concurrently, each within
+	// RefetchTimeout; RefetchQueue bounds the samples waiting. A sample
+	// that finds the queue full is unverifiable (a validator fault, which
+	// costs the worker nothing).
+	RefetchWorkers int           `mapstructure:"refetch_workers"`
+	RefetchTimeout time.Duration `mapstructure:"refetch_timeout"`
+	RefetchQueue   int           `mapstructure:"refetch_queue"`
+}
+
+// DefaultInputs are the topics a validator scores by default.
+func DefaultInputs() []string {
+	return []string{"raw.twitter.v1", "raw.web.v1", "raw.discord.v1", "raw.telegram.v1", "raw.podcast.v1", "jobs.v1", "jobs.status.v1"}
 }
 
 // DefaultConfig returns the defaults: 10-minute windows, 10 minutes of
@@ -103,6 +138,14 @@ func DefaultConfig() Config {
 		WeightProcessing:       1,
 		JobLatencyHalfLife:     10 * time.Minute,
 		JobHorizon:             24 * time.Hour,
+		Inputs:                 DefaultInputs(),
+		MergeHold:              5 * time.Second,
+		MaxBuffered:            10_000,
+		CommitInterval:         200 * time.Millisecond,
+		TickInterval:           time.Second,
+		RefetchWorkers:         4,
+		RefetchTimeout:         30 * time.Second,
+		RefetchQueue:           1024,
 	}
 }
 
@@ -169,6 +212,30 @@ func (c Config) Validate() error {
 	}
 	if c.JobHorizon <= 0 {
 		bad("job_horizon", "must be > 0, got %s", c.JobHorizon)
+	}
+	if len(c.Inputs) == 0 {
+		bad("inputs", "must name at least one topic")
+	}
+	if c.MergeHold < 0 {
+		bad("merge_hold", "must be >= 0, got %s", c.MergeHold)
+	}
+	if c.MaxBuffered < 1 {
+		bad("max_buffered", "must be >= 1, got %d", c.MaxBuffered)
+	}
+	if c.CommitInterval <= 0 {
+		bad("commit_interval", "must be > 0, got %s", c.CommitInterval)
+	}
+	if c.TickInterval <= 0 {
+		bad("tick_interval", "must be > 0, got %s", c.TickInterval)
+	}
+	if c.RefetchWorkers < 1 {
+		bad("refetch_workers", "must be >= 1, got %d", c.RefetchWorkers)
+	}
+	if c.RefetchTimeout <= 0 {
+		bad("refetch_timeout", "must be > 0, got %s", c.RefetchTimeout)
+	}
+	if c.RefetchQueue < 1 {
+		bad("refetch_queue", "must be >= 1, got %d", c.RefetchQueue)
 	}
 	return errors.Join(errs...)
 }

@@ -36,6 +36,9 @@ type Added struct {
 	Err error
 	// Unique: the record is the first of its content.
 	Unique bool
+	// Duplicate is "exact" or "near" for a valid record that repeats an
+	// earlier one, "none" for a valid first one, empty for an invalid one.
+	Duplicate string
 	// Sample: the validator should re-fetch this record (Verify) and
 	// report the verdict with AddVerification.
 	Sample bool
@@ -261,11 +264,14 @@ func (s *Scorer) Add(env *schemas.Envelope, ingested time.Time) Added {
 	switch {
 	case s.idx.seenExact(key):
 		w.exact++
+		out.Duplicate = "exact"
 	case s.idx.seenNear(bands):
 		w.near++
+		out.Duplicate = "near"
 		s.idx.add(key, bands, t)
 	default:
 		w.unique++
+		out.Duplicate = "none"
 		out.Unique = !late
 		s.idx.add(key, bands, t)
 		src := c.Time
@@ -346,7 +352,11 @@ func (s *Scorer) addJob(env *schemas.Envelope, t time.Time) {
 		s.stats.Invalid++
 		return
 	}
-	if id := s.job.GetId(); id != "" && s.jobs[id] == nil {
+	id := s.job.GetId()
+	if id == "" {
+		return
+	}
+	if j := s.jobs[id]; j == nil || j.time.Before(s.watermark.Add(-s.cfg.JobHorizon)) {
 		s.jobs[id] = &jobState{time: t}
 	}
 }
@@ -359,7 +369,10 @@ func (s *Scorer) addJobStatus(env *schemas.Envelope, w *window, t time.Time) {
 		return
 	}
 	j := s.jobs[st.GetJobId()]
-	if j == nil || j.done {
+	// A job older than the horizon is forgotten whether or not the sweep
+	// in Advance got to it yet: what is credited must not depend on when
+	// Advance was called.
+	if j == nil || j.done || j.time.Before(s.watermark.Add(-s.cfg.JobHorizon)) {
 		return
 	}
 	j.done = true

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/fairstream/fairstream/connectors"
 	"github.com/fairstream/fairstream/schemas"
 )
 
@@ -33,14 +34,15 @@ func (r Result) String() string {
 	return "unverifiable"
 }
 
-// Errors a Refetcher wraps, saying whose fault a failed re-fetch is.
+// Errors a Refetcher wraps, saying whose fault a failed re-fetch is. The
+// first two are the connectors' own (connectors.Refetcher).
 var (
 	// ErrNotFound: the source answered that the record does not exist
 	// (fabricated, or deleted since). It counts as a mismatch.
-	ErrNotFound = errors.New("record not found at the source")
+	ErrNotFound = connectors.ErrNotFound
 	// ErrSourceFault: the source could not answer (5xx, rate limit,
 	// timeout). Unverifiable.
-	ErrSourceFault = errors.New("source fault")
+	ErrSourceFault = connectors.ErrSourceFault
 	// ErrValidatorFault: the validator could not ask (its connector is
 	// down, misconfigured, out of quota). Unverifiable. Any error that
 	// wraps neither ErrNotFound nor ErrSourceFault is taken as this.
@@ -53,6 +55,27 @@ type Refetcher interface {
 	// Refetch returns the record's content at the source, or an error
 	// wrapping ErrNotFound, ErrSourceFault or ErrValidatorFault.
 	Refetch(ctx context.Context, env *schemas.Envelope) (Content, error)
+}
+
+// FromConnector re-fetches through a connector (connectors.Refetcher): the
+// record it returns is compared by its Extract content.
+func FromConnector(r connectors.Refetcher) Refetcher { return connectorRefetcher{r} }
+
+type connectorRefetcher struct{ r connectors.Refetcher }
+
+func (c connectorRefetcher) Refetch(ctx context.Context, env *schemas.Envelope) (Content, error) {
+	m, err := c.r.Refetch(ctx, env)
+	if err != nil {
+		if errors.Is(err, ErrNotFound) || errors.Is(err, ErrSourceFault) {
+			return Content{}, err
+		}
+		return Content{}, fmt.Errorf("%w: %w", ErrValidatorFault, err)
+	}
+	got, ok := Extract(m)
+	if !ok {
+		return Content{}, fmt.Errorf("%w: the connector returned %T, which has no content to compare", ErrValidatorFault, m)
+	}
+	return got, nil
 }
 
 // Verification is the validator's verdict on one sampled record.

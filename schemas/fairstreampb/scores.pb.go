@@ -254,6 +254,458 @@ func (x *WorkerWindow) GetScoringVersion() string {
 	return ""
 }
 
+// Verdict is a validator's re-fetch of one sampled record, on
+// scores.verifications.v1 keyed by the record's event ID. The validator
+// reads its verdicts back from the log, so a replay scores them exactly as
+// the live run did and never re-fetches a record twice.
+type Verdict struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// event_id is the sampled record; worker the worker that published it.
+	EventId string `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	Worker  string `protobuf:"bytes,2,opt,name=worker,proto3" json:"worker,omitempty"`
+	// event_time is the record's event time: it places the verdict in the
+	// record's window.
+	EventTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=event_time,json=eventTime,proto3" json:"event_time,omitempty"`
+	// result is "verified", "mismatch" or "unverifiable" (a source error or a
+	// validator fault, which never counts against the worker).
+	Result string `protobuf:"bytes,4,opt,name=result,proto3" json:"result,omitempty"`
+	// reason says why the record is not verified.
+	Reason    string `protobuf:"bytes,5,opt,name=reason,proto3" json:"reason,omitempty"`
+	Validator string `protobuf:"bytes,6,opt,name=validator,proto3" json:"validator,omitempty"`
+	// source is the connector that re-fetched it.
+	Source        string `protobuf:"bytes,7,opt,name=source,proto3" json:"source,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Verdict) Reset() {
+	*x = Verdict{}
+	mi := &file_fairstream_v1_scores_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Verdict) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Verdict) ProtoMessage() {}
+
+func (x *Verdict) ProtoReflect() protoreflect.Message {
+	mi := &file_fairstream_v1_scores_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Verdict.ProtoReflect.Descriptor instead.
+func (*Verdict) Descriptor() ([]byte, []int) {
+	return file_fairstream_v1_scores_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Verdict) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *Verdict) GetWorker() string {
+	if x != nil {
+		return x.Worker
+	}
+	return ""
+}
+
+func (x *Verdict) GetEventTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EventTime
+	}
+	return nil
+}
+
+func (x *Verdict) GetResult() string {
+	if x != nil {
+		return x.Result
+	}
+	return ""
+}
+
+func (x *Verdict) GetReason() string {
+	if x != nil {
+		return x.Reason
+	}
+	return ""
+}
+
+func (x *Verdict) GetValidator() string {
+	if x != nil {
+		return x.Validator
+	}
+	return ""
+}
+
+func (x *Verdict) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+// Contribution is what a validator made of one contributed record, on
+// scores.contributions.v1 keyed by event ID: metadata only, never the
+// content. A sampled record is written again (revision 1) with its verdict.
+type Contribution struct {
+	state   protoimpl.MessageState `protogen:"open.v1"`
+	EventId string                 `protobuf:"bytes,1,opt,name=event_id,json=eventId,proto3" json:"event_id,omitempty"`
+	Worker  string                 `protobuf:"bytes,2,opt,name=worker,proto3" json:"worker,omitempty"`
+	// source is the connector ("twitter"); event_type the payload type.
+	Source        string                 `protobuf:"bytes,3,opt,name=source,proto3" json:"source,omitempty"`
+	EventType     string                 `protobuf:"bytes,4,opt,name=event_type,json=eventType,proto3" json:"event_type,omitempty"`
+	EventTime     *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=event_time,json=eventTime,proto3" json:"event_time,omitempty"`
+	Ingested      *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=ingested,proto3" json:"ingested,omitempty"`
+	Bytes         int64                  `protobuf:"varint,7,opt,name=bytes,proto3" json:"bytes,omitempty"`
+	ContentHash   []byte                 `protobuf:"bytes,8,opt,name=content_hash,json=contentHash,proto3" json:"content_hash,omitempty"`
+	Valid         bool                   `protobuf:"varint,9,opt,name=valid,proto3" json:"valid,omitempty"`
+	InvalidReason string                 `protobuf:"bytes,10,opt,name=invalid_reason,json=invalidReason,proto3" json:"invalid_reason,omitempty"`
+	Unique        bool                   `protobuf:"varint,11,opt,name=unique,proto3" json:"unique,omitempty"`
+	// duplicate is "none", "exact" or "near".
+	Duplicate string `protobuf:"bytes,12,opt,name=duplicate,proto3" json:"duplicate,omitempty"`
+	// verification is "unsampled", "sampled" (verdict pending), "verified",
+	// "mismatch" or "unverifiable".
+	Verification string                 `protobuf:"bytes,13,opt,name=verification,proto3" json:"verification,omitempty"`
+	WindowStart  *timestamppb.Timestamp `protobuf:"bytes,14,opt,name=window_start,json=windowStart,proto3" json:"window_start,omitempty"`
+	Revision     int32                  `protobuf:"varint,15,opt,name=revision,proto3" json:"revision,omitempty"`
+	Validator    string                 `protobuf:"bytes,16,opt,name=validator,proto3" json:"validator,omitempty"`
+	// late: the record came after its window's allowed lateness and was not
+	// scored.
+	Late          bool `protobuf:"varint,17,opt,name=late,proto3" json:"late,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Contribution) Reset() {
+	*x = Contribution{}
+	mi := &file_fairstream_v1_scores_proto_msgTypes[2]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Contribution) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Contribution) ProtoMessage() {}
+
+func (x *Contribution) ProtoReflect() protoreflect.Message {
+	mi := &file_fairstream_v1_scores_proto_msgTypes[2]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Contribution.ProtoReflect.Descriptor instead.
+func (*Contribution) Descriptor() ([]byte, []int) {
+	return file_fairstream_v1_scores_proto_rawDescGZIP(), []int{2}
+}
+
+func (x *Contribution) GetEventId() string {
+	if x != nil {
+		return x.EventId
+	}
+	return ""
+}
+
+func (x *Contribution) GetWorker() string {
+	if x != nil {
+		return x.Worker
+	}
+	return ""
+}
+
+func (x *Contribution) GetSource() string {
+	if x != nil {
+		return x.Source
+	}
+	return ""
+}
+
+func (x *Contribution) GetEventType() string {
+	if x != nil {
+		return x.EventType
+	}
+	return ""
+}
+
+func (x *Contribution) GetEventTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.EventTime
+	}
+	return nil
+}
+
+func (x *Contribution) GetIngested() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Ingested
+	}
+	return nil
+}
+
+func (x *Contribution) GetBytes() int64 {
+	if x != nil {
+		return x.Bytes
+	}
+	return 0
+}
+
+func (x *Contribution) GetContentHash() []byte {
+	if x != nil {
+		return x.ContentHash
+	}
+	return nil
+}
+
+func (x *Contribution) GetValid() bool {
+	if x != nil {
+		return x.Valid
+	}
+	return false
+}
+
+func (x *Contribution) GetInvalidReason() string {
+	if x != nil {
+		return x.InvalidReason
+	}
+	return ""
+}
+
+func (x *Contribution) GetUnique() bool {
+	if x != nil {
+		return x.Unique
+	}
+	return false
+}
+
+func (x *Contribution) GetDuplicate() string {
+	if x != nil {
+		return x.Duplicate
+	}
+	return ""
+}
+
+func (x *Contribution) GetVerification() string {
+	if x != nil {
+		return x.Verification
+	}
+	return ""
+}
+
+func (x *Contribution) GetWindowStart() *timestamppb.Timestamp {
+	if x != nil {
+		return x.WindowStart
+	}
+	return nil
+}
+
+func (x *Contribution) GetRevision() int32 {
+	if x != nil {
+		return x.Revision
+	}
+	return 0
+}
+
+func (x *Contribution) GetValidator() string {
+	if x != nil {
+		return x.Validator
+	}
+	return ""
+}
+
+func (x *Contribution) GetLate() bool {
+	if x != nil {
+		return x.Late
+	}
+	return false
+}
+
+// ValidatorCheckpoint is how far a validator's outputs go, on the compacted
+// scores.checkpoints.v1 keyed by validator ID. It is written in the same
+// transaction as the outputs of the input records up to its position, so a
+// validator that restarts rebuilds its state by replaying its inputs and
+// writes only what comes after the position.
+type ValidatorCheckpoint struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Validator string                 `protobuf:"bytes,1,opt,name=validator,proto3" json:"validator,omitempty"`
+	// The last input record whose outputs are written: the validator reads
+	// its inputs merged in the order (timestamp, topic, partition, offset).
+	PositionTime      *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=position_time,json=positionTime,proto3" json:"position_time,omitempty"`
+	PositionTopic     string                 `protobuf:"bytes,3,opt,name=position_topic,json=positionTopic,proto3" json:"position_topic,omitempty"`
+	PositionPartition int32                  `protobuf:"varint,4,opt,name=position_partition,json=positionPartition,proto3" json:"position_partition,omitempty"`
+	PositionOffset    int64                  `protobuf:"varint,5,opt,name=position_offset,json=positionOffset,proto3" json:"position_offset,omitempty"`
+	// watermark is the scorer's watermark after that record; records counts
+	// the input records read up to it.
+	Watermark      *timestamppb.Timestamp `protobuf:"bytes,6,opt,name=watermark,proto3" json:"watermark,omitempty"`
+	Records        int64                  `protobuf:"varint,7,opt,name=records,proto3" json:"records,omitempty"`
+	ScoringVersion string                 `protobuf:"bytes,8,opt,name=scoring_version,json=scoringVersion,proto3" json:"scoring_version,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
+}
+
+func (x *ValidatorCheckpoint) Reset() {
+	*x = ValidatorCheckpoint{}
+	mi := &file_fairstream_v1_scores_proto_msgTypes[3]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ValidatorCheckpoint) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ValidatorCheckpoint) ProtoMessage() {}
+
+func (x *ValidatorCheckpoint) ProtoReflect() protoreflect.Message {
+	mi := &file_fairstream_v1_scores_proto_msgTypes[3]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ValidatorCheckpoint.ProtoReflect.Descriptor instead.
+func (*ValidatorCheckpoint) Descriptor() ([]byte, []int) {
+	return file_fairstream_v1_scores_proto_rawDescGZIP(), []int{3}
+}
+
+func (x *ValidatorCheckpoint) GetValidator() string {
+	if x != nil {
+		return x.Validator
+	}
+	return ""
+}
+
+func (x *ValidatorCheckpoint) GetPositionTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.PositionTime
+	}
+	return nil
+}
+
+func (x *ValidatorCheckpoint) GetPositionTopic() string {
+	if x != nil {
+		return x.PositionTopic
+	}
+	return ""
+}
+
+func (x *ValidatorCheckpoint) GetPositionPartition() int32 {
+	if x != nil {
+		return x.PositionPartition
+	}
+	return 0
+}
+
+func (x *ValidatorCheckpoint) GetPositionOffset() int64 {
+	if x != nil {
+		return x.PositionOffset
+	}
+	return 0
+}
+
+func (x *ValidatorCheckpoint) GetWatermark() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Watermark
+	}
+	return nil
+}
+
+func (x *ValidatorCheckpoint) GetRecords() int64 {
+	if x != nil {
+		return x.Records
+	}
+	return 0
+}
+
+func (x *ValidatorCheckpoint) GetScoringVersion() string {
+	if x != nil {
+		return x.ScoringVersion
+	}
+	return ""
+}
+
+// ValidatorTick moves a validator's watermark while its inputs are quiet,
+// on scores.ticks.v1 keyed by validator ID. The validator writes one when
+// it has read everything and time has passed, and reads it back as an
+// input: every watermark step comes from the log, so a replay closes and
+// revises the windows exactly where the live run did.
+type ValidatorTick struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Validator string                 `protobuf:"bytes,1,opt,name=validator,proto3" json:"validator,omitempty"`
+	// watermark is the time the tick moves the watermark to (also the
+	// record's timestamp).
+	Watermark     *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=watermark,proto3" json:"watermark,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ValidatorTick) Reset() {
+	*x = ValidatorTick{}
+	mi := &file_fairstream_v1_scores_proto_msgTypes[4]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ValidatorTick) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ValidatorTick) ProtoMessage() {}
+
+func (x *ValidatorTick) ProtoReflect() protoreflect.Message {
+	mi := &file_fairstream_v1_scores_proto_msgTypes[4]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ValidatorTick.ProtoReflect.Descriptor instead.
+func (*ValidatorTick) Descriptor() ([]byte, []int) {
+	return file_fairstream_v1_scores_proto_rawDescGZIP(), []int{4}
+}
+
+func (x *ValidatorTick) GetValidator() string {
+	if x != nil {
+		return x.Validator
+	}
+	return ""
+}
+
+func (x *ValidatorTick) GetWatermark() *timestamppb.Timestamp {
+	if x != nil {
+		return x.Watermark
+	}
+	return nil
+}
+
 var File_fairstream_v1_scores_proto protoreflect.FileDescriptor
 
 const file_fairstream_v1_scores_proto_rawDesc = "" +
@@ -285,7 +737,49 @@ const file_fairstream_v1_scores_proto_rawDesc = "" +
 	"\vcredibility\x18\x13 \x01(\x01R\vcredibility\x12\x18\n" +
 	"\autility\x18\x14 \x01(\x01R\autility\x12\x1c\n" +
 	"\tvalidator\x18\x15 \x01(\tR\tvalidator\x12'\n" +
-	"\x0fscoring_version\x18\x16 \x01(\tR\x0escoringVersion:\x14\x8a\xb5\x18\x10scores.window/v1B7Z5github.com/fairstream/fairstream/schemas/fairstreampbb\x06proto3"
+	"\x0fscoring_version\x18\x16 \x01(\tR\x0escoringVersion:\x14\x8a\xb5\x18\x10scores.window/v1\"\xf4\x01\n" +
+	"\aVerdict\x12\x19\n" +
+	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x16\n" +
+	"\x06worker\x18\x02 \x01(\tR\x06worker\x129\n" +
+	"\n" +
+	"event_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\teventTime\x12\x16\n" +
+	"\x06result\x18\x04 \x01(\tR\x06result\x12\x16\n" +
+	"\x06reason\x18\x05 \x01(\tR\x06reason\x12\x1c\n" +
+	"\tvalidator\x18\x06 \x01(\tR\tvalidator\x12\x16\n" +
+	"\x06source\x18\a \x01(\tR\x06source:\x15\x8a\xb5\x18\x11scores.verdict/v1\"\xe4\x04\n" +
+	"\fContribution\x12\x19\n" +
+	"\bevent_id\x18\x01 \x01(\tR\aeventId\x12\x16\n" +
+	"\x06worker\x18\x02 \x01(\tR\x06worker\x12\x16\n" +
+	"\x06source\x18\x03 \x01(\tR\x06source\x12\x1d\n" +
+	"\n" +
+	"event_type\x18\x04 \x01(\tR\teventType\x129\n" +
+	"\n" +
+	"event_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\teventTime\x126\n" +
+	"\bingested\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\bingested\x12\x14\n" +
+	"\x05bytes\x18\a \x01(\x03R\x05bytes\x12!\n" +
+	"\fcontent_hash\x18\b \x01(\fR\vcontentHash\x12\x14\n" +
+	"\x05valid\x18\t \x01(\bR\x05valid\x12%\n" +
+	"\x0einvalid_reason\x18\n" +
+	" \x01(\tR\rinvalidReason\x12\x16\n" +
+	"\x06unique\x18\v \x01(\bR\x06unique\x12\x1c\n" +
+	"\tduplicate\x18\f \x01(\tR\tduplicate\x12\"\n" +
+	"\fverification\x18\r \x01(\tR\fverification\x12=\n" +
+	"\fwindow_start\x18\x0e \x01(\v2\x1a.google.protobuf.TimestampR\vwindowStart\x12\x1a\n" +
+	"\brevision\x18\x0f \x01(\x05R\brevision\x12\x1c\n" +
+	"\tvalidator\x18\x10 \x01(\tR\tvalidator\x12\x12\n" +
+	"\x04late\x18\x11 \x01(\bR\x04late:\x1a\x8a\xb5\x18\x16scores.contribution/v1\"\x8a\x03\n" +
+	"\x13ValidatorCheckpoint\x12\x1c\n" +
+	"\tvalidator\x18\x01 \x01(\tR\tvalidator\x12?\n" +
+	"\rposition_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\fpositionTime\x12%\n" +
+	"\x0eposition_topic\x18\x03 \x01(\tR\rpositionTopic\x12-\n" +
+	"\x12position_partition\x18\x04 \x01(\x05R\x11positionPartition\x12'\n" +
+	"\x0fposition_offset\x18\x05 \x01(\x03R\x0epositionOffset\x128\n" +
+	"\twatermark\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\twatermark\x12\x18\n" +
+	"\arecords\x18\a \x01(\x03R\arecords\x12'\n" +
+	"\x0fscoring_version\x18\b \x01(\tR\x0escoringVersion:\x18\x8a\xb5\x18\x14scores.checkpoint/v1\"{\n" +
+	"\rValidatorTick\x12\x1c\n" +
+	"\tvalidator\x18\x01 \x01(\tR\tvalidator\x128\n" +
+	"\twatermark\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\twatermark:\x12\x8a\xb5\x18\x0escores.tick/v1B7Z5github.com/fairstream/fairstream/schemas/fairstreampbb\x06proto3"
 
 var (
 	file_fairstream_v1_scores_proto_rawDescOnce sync.Once
@@ -299,19 +793,30 @@ func file_fairstream_v1_scores_proto_rawDescGZIP() []byte {
 	return file_fairstream_v1_scores_proto_rawDescData
 }
 
-var file_fairstream_v1_scores_proto_msgTypes = make([]protoimpl.MessageInfo, 1)
+var file_fairstream_v1_scores_proto_msgTypes = make([]protoimpl.MessageInfo, 5)
 var file_fairstream_v1_scores_proto_goTypes = []any{
 	(*WorkerWindow)(nil),          // 0: fairstream.v1.WorkerWindow
-	(*timestamppb.Timestamp)(nil), // 1: google.protobuf.Timestamp
+	(*Verdict)(nil),               // 1: fairstream.v1.Verdict
+	(*Contribution)(nil),          // 2: fairstream.v1.Contribution
+	(*ValidatorCheckpoint)(nil),   // 3: fairstream.v1.ValidatorCheckpoint
+	(*ValidatorTick)(nil),         // 4: fairstream.v1.ValidatorTick
+	(*timestamppb.Timestamp)(nil), // 5: google.protobuf.Timestamp
 }
 var file_fairstream_v1_scores_proto_depIdxs = []int32{
-	1, // 0: fairstream.v1.WorkerWindow.window_start:type_name -> google.protobuf.Timestamp
-	1, // 1: fairstream.v1.WorkerWindow.window_end:type_name -> google.protobuf.Timestamp
-	2, // [2:2] is the sub-list for method output_type
-	2, // [2:2] is the sub-list for method input_type
-	2, // [2:2] is the sub-list for extension type_name
-	2, // [2:2] is the sub-list for extension extendee
-	0, // [0:2] is the sub-list for field type_name
+	5, // 0: fairstream.v1.WorkerWindow.window_start:type_name -> google.protobuf.Timestamp
+	5, // 1: fairstream.v1.WorkerWindow.window_end:type_name -> google.protobuf.Timestamp
+	5, // 2: fairstream.v1.Verdict.event_time:type_name -> google.protobuf.Timestamp
+	5, // 3: fairstream.v1.Contribution.event_time:type_name -> google.protobuf.Timestamp
+	5, // 4: fairstream.v1.Contribution.ingested:type_name -> google.protobuf.Timestamp
+	5, // 5: fairstream.v1.Contribution.window_start:type_name -> google.protobuf.Timestamp
+	5, // 6: fairstream.v1.ValidatorCheckpoint.position_time:type_name -> google.protobuf.Timestamp
+	5, // 7: fairstream.v1.ValidatorCheckpoint.watermark:type_name -> google.protobuf.Timestamp
+	5, // 8: fairstream.v1.ValidatorTick.watermark:type_name -> google.protobuf.Timestamp
+	9, // [9:9] is the sub-list for method output_type
+	9, // [9:9] is the sub-list for method input_type
+	9, // [9:9] is the sub-list for extension type_name
+	9, // [9:9] is the sub-list for extension extendee
+	0, // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_fairstream_v1_scores_proto_init() }
@@ -326,7 +831,7 @@ func file_fairstream_v1_scores_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_fairstream_v1_scores_proto_rawDesc), len(file_fairstream_v1_scores_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   1,
+			NumMessages:   5,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

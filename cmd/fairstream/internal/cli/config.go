@@ -29,6 +29,7 @@ import (
 	"github.com/fairstream/fairstream/processors/embed/model"
 	"github.com/fairstream/fairstream/processors/structure"
 	"github.com/fairstream/fairstream/processors/trends"
+	"github.com/fairstream/fairstream/processors/validator"
 	"github.com/fairstream/fairstream/streams"
 	"github.com/fairstream/fairstream/streams/embedded"
 )
@@ -48,6 +49,7 @@ type Config struct {
 	Analytics  analytics.Config     `mapstructure:"analytics"`
 	Worker     identity.Config      `mapstructure:"worker"`
 	Connectors ConnectorsConfig     `mapstructure:"connectors"`
+	Validator  ValidatorConfig      `mapstructure:"validator"`
 	Dev        DevConfig            `mapstructure:"dev"`
 }
 
@@ -104,6 +106,7 @@ func DefaultConfig() Config {
 		Vectors:   defaultVectorsConfig(),
 		Analytics: analytics.DefaultConfig(),
 		Worker:    identity.DefaultConfig(),
+		Validator: ValidatorConfig{Config: validator.DefaultConfig(), Identity: identity.DefaultConfig()},
 		Connectors: ConnectorsConfig{
 			Config:   connectors.DefaultConfig(),
 			Twitter:  twitter.DefaultConfig(),
@@ -150,6 +153,8 @@ func (c Config) Validate() error {
 		streams.PrefixErr("analytics.", c.Analytics.Validate()),
 		streams.PrefixErr("worker.", c.Worker.Validate()),
 		streams.PrefixErr("connectors.", c.Connectors.Config.Validate()),
+		streams.PrefixErr("validator.", c.Validator.Config.Validate()),
+		streams.PrefixErr("validator.identity.", c.Validator.Identity.Validate()),
 	)
 	for _, def := range connectorDefs() {
 		errs = append(errs, streams.PrefixErr("connectors."+def.name+".", def.validate(c)))

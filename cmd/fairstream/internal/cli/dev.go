@@ -73,6 +73,7 @@ func (a *app) startAnalytics(ctx context.Context) (line string, b analytics.Back
 
 func (a *app) runDev(cmd *cobra.Command) error {
 	ctx := cmd.Context()
+	a.dev = true
 	cfg := a.cfg
 	if err := os.MkdirAll(cfg.DataDir, 0o755); err != nil {
 		return fmt.Errorf("data_dir: %w", err)
@@ -136,9 +137,18 @@ func (a *app) runDev(cmd *cobra.Command) error {
 		runners = append(runners, rs...)
 	}
 
-	// Validator windows land in the analytics tables.
+	// Validator windows land in the analytics tables; the sink takes the
+	// dev validator's unless told which validators to trust.
 	if backend != nil {
-		sink, err := analytics.NewSink(a.cfg.Kafka, backend, analytics.DefaultSinkConfig(),
+		scfg := a.cfg.Analytics.Sink
+		if len(scfg.Validators) == 0 {
+			for _, r := range runners {
+				if v, ok := r.(interface{ Address() string }); ok {
+					scfg.Validators = append(scfg.Validators, v.Address())
+				}
+			}
+		}
+		sink, err := analytics.NewSink(a.cfg.Kafka, backend, scfg,
 			analytics.WithSinkLogger(a.log), analytics.WithStreamOptions(a.streamOpts()...))
 		if err != nil {
 			return err
@@ -171,6 +181,11 @@ func (a *app) runDev(cmd *cobra.Command) error {
 	for _, r := range runners {
 		s := r.Spec()
 		fmt.Fprintf(out, "  processor      %-24s %v -> %v\n", s.Name, s.Inputs, s.Outputs)
+	}
+	for _, r := range runners {
+		if v, ok := r.(interface{ Address() string }); ok {
+			fmt.Fprintf(out, "  validator      %-24s key %s\n", v.Address(), cfg.validatorKeyFile())
+		}
 	}
 	for _, d := range disabled {
 		fmt.Fprintf(out, "  processor      %s\n", d)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"sync"
@@ -81,6 +82,7 @@ func processorDefs() []processorDef {
 			summary: "docs.annotated.v1 → vectors (embedded index or Milvus) + docs.embedded.v1: token-aware chunks embedded with all-MiniLM-L6-v2 or an OpenAI-compatible endpoint",
 			build:   func(a *app) ([]component, error) { return a.buildEmbed() },
 		},
+		validatorDef(),
 	}
 }
 
@@ -129,30 +131,39 @@ runner.instance_id (FAIRSTREAM_RUNNER_INSTANCE_ID), stable across its restarts.`
 			if err != nil {
 				return err
 			}
-			if err := a.setup(); err != nil {
-				return err
-			}
-			ctx := cmd.Context()
-			stopMetrics, addr, err := a.serveMetrics(ctx)
-			if err != nil {
-				return err
-			}
-			defer stopMetrics()
-			runners, err := def.build(a)
-			if err != nil {
-				return exitError{exitUsage, err}
-			}
-			var stages []string
-			for _, r := range runners {
-				stages = append(stages, r.Spec().Name)
-			}
-			a.log.Info("processor starting", "processor", def.name, "stages", stages, "brokers", a.cfg.Kafka.Brokers, "metrics", addr)
-			return runAll(ctx, runners, func(c component, err error) error {
-				return fmt.Errorf("stage %s: %w", c.Spec().Name, err)
-			}, nil)
+			return a.runProcessor(cmd, def)
 		},
 	})
 	return cmd
+}
+
+// runProcessor runs one processor until a signal or its failure.
+func (a *app) runProcessor(cmd *cobra.Command, def processorDef) error {
+	if err := a.setup(); err != nil {
+		return err
+	}
+	ctx := cmd.Context()
+	stopMetrics, addr, err := a.serveMetrics(ctx)
+	if err != nil {
+		return err
+	}
+	defer stopMetrics()
+	runners, err := def.build(a)
+	if err != nil {
+		var ee exitError
+		if errors.As(err, &ee) {
+			return err
+		}
+		return exitError{exitUsage, err}
+	}
+	var stages []string
+	for _, r := range runners {
+		stages = append(stages, r.Spec().Name)
+	}
+	a.log.Info("processor starting", "processor", def.name, "stages", stages, "brokers", a.cfg.Kafka.Brokers, "metrics", addr)
+	return runAll(ctx, runners, func(c component, err error) error {
+		return fmt.Errorf("stage %s: %w", c.Spec().Name, err)
+	}, nil)
 }
 
 // runAll runs every component until ctx ends or one of them fails. Then

@@ -53,6 +53,9 @@ type app struct {
 	metrics  *streams.Metrics
 	// mux is the metrics server's, once it serves: dev adds /sql to it.
 	mux *http.ServeMux
+	// dev is set by `fairstream dev`: the validator key is created when
+	// missing.
+	dev bool
 }
 
 // Main runs the CLI and returns the process exit code. SIGINT and SIGTERM
@@ -112,6 +115,7 @@ deploy/config/fairstream.example.yaml and 'fairstream config print'.`,
 	root.AddCommand(
 		a.devCmd(),
 		a.processorCmd(),
+		a.validatorCmd(),
 		a.connectorCmd(),
 		a.keysCmd(),
 		a.topicsCmd(),

@@ -72,21 +72,25 @@ queries are in docs/analytics.md, for example:
 			}
 			ctx := cmd.Context()
 			acfg := a.cfg.analyticsConfig()
-			b, err := analytics.Open(ctx, acfg)
-			if err != nil && acfg.Backend == analytics.BackendChDB && !errors.Is(err, analytics.ErrNoLibrary) && a.cfg.Metrics.Listen != "" {
-				// The engine is dev's: ask it.
+			// chDB is one process's: while fairstream dev runs, the engine
+			// is dev's, so ask dev first (over loopback).
+			var devErr error
+			if acfg.Backend == analytics.BackendChDB && a.cfg.Metrics.Listen != "" && isLoopback(a.cfg.Metrics.Listen) {
 				out, answered, derr := a.devSQL(ctx, args[0], format)
 				switch {
 				case derr == nil:
-					_, err = a.stdout.Write(out)
+					_, err := a.stdout.Write(out)
 					return err
 				case answered:
 					return derr
-				default:
-					return fmt.Errorf("analytics: %w; and fairstream dev did not answer at %s: %v", err, a.cfg.Metrics.Listen, derr)
 				}
+				devErr = derr
 			}
+			b, err := analytics.Open(ctx, acfg)
 			if err != nil {
+				if devErr != nil && !errors.Is(err, analytics.ErrNoLibrary) {
+					return fmt.Errorf("analytics: %w; and fairstream dev did not answer at %s: %v", err, a.cfg.Metrics.Listen, devErr)
+				}
 				return fmt.Errorf("analytics: %w", err)
 			}
 			defer b.Close()

@@ -1,0 +1,414 @@
+package validator
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/fairstream/fairstream/connectors/identity"
+	"github.com/fairstream/fairstream/schemas"
+	"github.com/fairstream/fairstream/schemas/fairstreampb"
+	"github.com/fairstream/fairstream/streams"
+	"github.com/fairstream/fairstream/streams/embedded"
+)
+
+func startBroker(t *testing.T) streams.Config {
+	t.Helper()
+	br, err := embedded.Start(t.Context(), embedded.Config{Listen: "127.0.0.1:0"}, streams.DefaultCatalog(), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(br.Close)
+	kcfg := streams.DefaultConfig()
+	kcfg.Brokers = []string{br.Addr()}
+	return kcfg
+}
+
+// procWorld is a small log: an honest worker, a duplicator copying it and
+// a fabricator, over three windows that ended a while ago.
+type procWorld struct {
+	truth                          *truth
+	log                            []logEntry
+	honest, duplicator, fabricator string
+}
+
+func newProcWorld(t *testing.T, start time.Time, offset int) *procWorld {
+	h, d, f := newWorker(t, "honest"), newWorker(t, "duplicator"), newWorker(t, "fabricator")
+	w := &procWorld{truth: newTruth(), honest: h.id.Address(), duplicator: d.id.Address(), fabricator: f.id.Address()}
+	var hr, dr, fr []tweetRec
+	rh, rf := rand.New(rand.NewPCG(uint64(offset), 1)), rand.New(rand.NewPCG(uint64(offset), 2))
+	for i := range 60 {
+		at := start.Add(time.Duration(i) * 30 * time.Second)
+		id := fmt.Sprint(1000 + offset + i)
+		r := tweetRec{id: id, text: sentence(rh, 20), created: at.Add(-time.Second), event: at, ingest: at.Add(time.Second)}
+		w.truth.put(r)
+		hr = append(hr, r)
+		c := r
+		c.ingest = r.ingest.Add(5 * time.Second)
+		dr = append(dr, c)
+		fr = append(fr, tweetRec{id: fmt.Sprint(9000 + offset + i), text: sentence(rf, 20), created: at, event: at, ingest: at.Add(2 * time.Second)})
+	}
+	w.log = slices.Concat(h.publish(t, hr), d.publish(t, dr), f.publish(t, fr))
+	sortLog(w.log)
+	return w
+}
+
+func procConfig() Config {
+	c := DefaultConfig()
+	c.Seed = "processor test"
+	c.SampleRate = 0.25
+	c.AllowedLateness = 6 * time.Hour // verdicts come after the windows close
+	c.MergeHold = 200 * time.Millisecond
+	c.CommitInterval = 20 * time.Millisecond
+	c.TickInterval = 100 * time.Millisecond
+	c.InitialCredibility = 0.5
+	return c
+}
+
+// produceLog writes the log to raw.twitter.v1 with each record's ingestion
+// time as its timestamp.
+func produceLog(t *testing.T, kcfg streams.Config, log []logEntry) {
+	t.Helper()
+	cl, err := streams.NewClient(kcfg, "test-producer")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	var recs []*kgo.Record
+	for _, e := range log {
+		b, err := schemas.MarshalEnvelope(e.env)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recs = append(recs, &kgo.Record{Topic: "raw.twitter.v1", Key: []byte(e.env.GetKey()), Value: b, Timestamp: e.ingested})
+	}
+	if err := cl.ProduceSync(t.Context(), recs...).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func validatorKey(t *testing.T) *identity.Identity {
+	return newWorker(t, "the validator").id
+}
+
+// runProcessor runs a processor until stop returns true for what
+// scores.windows.v1 holds, then stops it and returns the windows' records.
+func runProcessor(t *testing.T, kcfg streams.Config, cfg Config, ref Refetcher, stop func([]windowRec) bool) []windowRec {
+	t.Helper()
+	p, err := NewProcessor(kcfg, cfg, validatorKey(t), map[string]Refetcher{"twitter": ref}, WithMetrics(prometheus.NewRegistry()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var runErr error
+	wg.Go(func() { runErr = p.Run(t.Context()) })
+	defer func() {
+		p.Close()
+		wg.Wait()
+		if runErr != nil {
+			t.Fatalf("Run: %v", runErr)
+		}
+	}()
+	deadline := time.Now().Add(time.Minute)
+	for {
+		ws := readWindows(t, kcfg)
+		if stop(ws) {
+			return ws
+		}
+		if time.Now().After(deadline) {
+			for _, r := range ws {
+				t.Logf("%s rev %d records %d sampled %d verified %d mismatched %d unverif %d", r.key, r.w.GetRevision(), r.w.GetRecords(), r.w.GetSampled(), r.w.GetVerified(), r.w.GetMismatched(), r.w.GetUnverifiable())
+			}
+			t.Fatalf("gave up after a minute with %d window records", len(ws))
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+type windowRec struct {
+	key   string
+	value []byte
+	env   *schemas.Envelope
+	w     *fairstreampb.WorkerWindow
+}
+
+func readWindows(t *testing.T, kcfg streams.Config) []windowRec {
+	t.Helper()
+	var out []windowRec
+	err := streams.ReadToEnd(t.Context(), kcfg, WindowsTopic, func(rec *kgo.Record) error {
+		env, err := schemas.UnmarshalEnvelope(rec.Value)
+		if err != nil {
+			return err
+		}
+		w := &fairstreampb.WorkerWindow{}
+		if err := schemas.Builtin().DecodeInto(env, w); err != nil {
+			return err
+		}
+		out = append(out, windowRec{key: string(rec.Key), value: rec.Value, env: env, w: w})
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	slices.SortFunc(out, func(a, b windowRec) int {
+		if c := compareStrings(a.key, b.key); c != 0 {
+			return c
+		}
+		return int(a.w.GetRevision() - b.w.GetRevision())
+	})
+	return out
+}
+
+func compareStrings(a, b string) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
+}
+
+// settled: every worker's three windows are out and every sample has its
+// verdict in the latest revision.
+func settled(ws []windowRec) bool {
+	latest := map[string]*fairstreampb.WorkerWindow{}
+	for _, r := range ws {
+		latest[r.key] = r.w
+	}
+	if len(latest) < 9 {
+		return false
+	}
+	for _, w := range latest {
+		if w.GetSampled() != w.GetVerified()+w.GetMismatched()+w.GetUnverifiable() {
+			return false
+		}
+	}
+	return true
+}
+
+func latestWindows(ws []windowRec) map[string]*fairstreampb.WorkerWindow {
+	out := map[string]*fairstreampb.WorkerWindow{}
+	for _, r := range ws {
+		out[r.key] = r.w
+	}
+	return out
+}
+
+func TestProcessorScoresTheLog(t *testing.T) {
+	kcfg := startBroker(t)
+	start := time.Now().Add(-2 * time.Hour).Truncate(10 * time.Minute)
+	w := newProcWorld(t, start, 0)
+	produceLog(t, kcfg, w.log)
+	ws := runProcessor(t, kcfg, procConfig(), w.truth, settled)
+
+	byWorker := map[string]*total{}
+	for _, win := range latestWindows(ws) {
+		tt := byWorker[win.GetWorker()]
+		if tt == nil {
+			tt = &total{}
+			byWorker[win.GetWorker()] = tt
+		}
+		tt.records += win.GetRecords()
+		tt.unique += win.GetUniqueRecords()
+		tt.utility += win.GetUtility()
+		tt.verified += win.GetVerified()
+		tt.mismatched += win.GetMismatched()
+	}
+	h, d, f := byWorker[w.honest], byWorker[w.duplicator], byWorker[w.fabricator]
+	if h == nil || d == nil || f == nil {
+		t.Fatalf("windows per worker: %v", byWorker)
+	}
+	t.Logf("honest %+v; duplicator %+v; fabricator %+v", *h, *d, *f)
+	if h.records != 60 || h.unique != 60 || h.utility <= 0 || h.verified == 0 || h.mismatched != 0 {
+		t.Errorf("honest worker: %+v", *h)
+	}
+	if d.records != 60 || d.unique != 0 || d.utility != 0 {
+		t.Errorf("duplicator: %+v", *d)
+	}
+	if f.mismatched == 0 || f.verified != 0 || f.utility >= h.utility*0.05 {
+		t.Errorf("fabricator: %+v", *f)
+	}
+	// Every window is signed by the validator.
+	for _, r := range ws {
+		if err := identity.Verify(r.env); err != nil || r.env.GetWorker() != validatorKey(t).Address() {
+			t.Fatalf("window %s revision %d: signer %s: %v", r.key, r.w.GetRevision(), r.env.GetWorker(), err)
+		}
+		if r.key != WindowKey(r.w) {
+			t.Fatalf("window keyed %q, want %q", r.key, WindowKey(r.w))
+		}
+	}
+
+	// A record per contribution (180), and one more per sample (its verdict).
+	var contribs, sampled, verdicts int
+	err := streams.ReadToEnd(t.Context(), kcfg, ContributionsTopic, func(rec *kgo.Record) error {
+		env, err := schemas.UnmarshalEnvelope(rec.Value)
+		if err != nil {
+			return err
+		}
+		if err := identity.NewVerifier(16).Verify(env); err != nil {
+			return err
+		}
+		c := &fairstreampb.Contribution{}
+		if err := schemas.Builtin().DecodeInto(env, c); err != nil {
+			return err
+		}
+		switch c.GetRevision() {
+		case 0:
+			contribs++
+			if c.GetVerification() == "sampled" {
+				sampled++
+			}
+		case 1:
+			verdicts++
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if contribs != 180 || sampled == 0 || verdicts != sampled {
+		t.Errorf("contributions: %d records, %d sampled, %d with a verdict; want 180, some, all", contribs, sampled, verdicts)
+	}
+}
+
+// TestProcessorReplayIsByteIdentical copies a validator's whole input log —
+// the raw records, its verdicts and its ticks, timestamps and partitions
+// kept — to a new broker, and checks that a new processor there writes the
+// same window records, byte for byte.
+func TestProcessorReplayIsByteIdentical(t *testing.T) {
+	a := startBroker(t)
+	start := time.Now().Add(-2 * time.Hour).Truncate(10 * time.Minute)
+	w := newProcWorld(t, start, 0)
+	produceLog(t, a, w.log)
+	first := runProcessor(t, a, procConfig(), w.truth, settled)
+
+	b := startBroker(t)
+	copied := copyTopics(t, a, b, "raw.twitter.v1", VerdictsTopic, TicksTopic)
+	t.Logf("copied %d input records; the first run wrote %d window records", copied, len(first))
+	// The refetcher is never called: every verdict is on the log.
+	never := failing{errors.New("re-fetched a record whose verdict is on the log")}
+	second := runProcessor(t, b, procConfig(), never, func(ws []windowRec) bool { return len(ws) >= len(first) })
+	if len(second) != len(first) {
+		t.Fatalf("the replay wrote %d window records, the live run %d", len(second), len(first))
+	}
+	for i := range first {
+		if first[i].key != second[i].key || !bytes.Equal(first[i].value, second[i].value) {
+			t.Fatalf("window record %d differs: %s rev %d (%d bytes) vs %s rev %d (%d bytes)", i,
+				first[i].key, first[i].w.GetRevision(), len(first[i].value), second[i].key, second[i].w.GetRevision(), len(second[i].value))
+		}
+	}
+}
+
+// copyTopics copies every committed record of topics from one broker to
+// another, keeping partitions, keys and timestamps.
+func copyTopics(t *testing.T, from, to streams.Config, topics ...string) int {
+	t.Helper()
+	cl, err := streams.NewClient(to, "copy", streams.WithKgoOpts(kgo.RecordPartitioner(kgo.ManualPartitioner())))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	n := 0
+	for _, topic := range topics {
+		var recs []*kgo.Record
+		err := streams.ReadToEnd(t.Context(), from, topic, func(r *kgo.Record) error {
+			recs = append(recs, &kgo.Record{Topic: r.Topic, Partition: r.Partition, Key: r.Key, Value: r.Value, Headers: r.Headers, Timestamp: r.Timestamp})
+			return nil
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := cl.ProduceSync(t.Context(), recs...).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+		n += len(recs)
+	}
+	return n
+}
+
+// TestProcessorRestartWritesNothingTwice stops the processor, adds a
+// second log, and runs it again: it rebuilds its state by replay and
+// writes only what comes after its checkpoint.
+func TestProcessorRestartWritesNothingTwice(t *testing.T) {
+	kcfg := startBroker(t)
+	start := time.Now().Add(-3 * time.Hour).Truncate(10 * time.Minute)
+	w1 := newProcWorld(t, start, 0)
+	produceLog(t, kcfg, w1.log)
+	first := runProcessor(t, kcfg, procConfig(), w1.truth, settled)
+
+	w2 := newProcWorld(t, start.Add(time.Hour), 100)
+	for id, c := range w2.truth.tweets {
+		w1.truth.tweets[id] = c
+	}
+	produceLog(t, kcfg, w2.log)
+	all := runProcessor(t, kcfg, procConfig(), w1.truth, func(ws []windowRec) bool {
+		return len(latestWindows(ws)) >= 18 && settled(ws)
+	})
+	seen := map[string]bool{}
+	for _, r := range all {
+		k := fmt.Sprintf("%s#%d", r.key, r.w.GetRevision())
+		if seen[k] {
+			t.Fatalf("window %s written twice", k)
+		}
+		seen[k] = true
+	}
+	for _, r := range first {
+		if !seen[fmt.Sprintf("%s#%d", r.key, r.w.GetRevision())] {
+			t.Fatalf("window %s#%d lost", r.key, r.w.GetRevision())
+		}
+	}
+	ids := map[string]int{}
+	err := streams.ReadToEnd(t.Context(), kcfg, ContributionsTopic, func(rec *kgo.Record) error {
+		env, err := schemas.UnmarshalEnvelope(rec.Value)
+		if err != nil {
+			return err
+		}
+		ids[env.GetId()]++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for id, n := range ids {
+		if n > 1 {
+			t.Fatalf("contribution %s written %d times", id, n)
+		}
+	}
+	t.Logf("%d window records before the restart, %d after; %d contribution records", len(first), len(all), len(ids))
+}
+
+func TestNewProcessorRejectsBadConfig(t *testing.T) {
+	kcfg := streams.DefaultConfig()
+	kcfg.Brokers = []string{"127.0.0.1:1"}
+	cfg := DefaultConfig()
+	cfg.Inputs = []string{"raw.nope.v1"}
+	if _, err := NewProcessor(kcfg, cfg, validatorKey(t), nil); err == nil {
+		t.Fatal("an unknown input topic was accepted")
+	}
+	cfg.Inputs = []string{WindowsTopic}
+	if _, err := NewProcessor(kcfg, cfg, validatorKey(t), nil); err == nil {
+		t.Fatal("the validator's own output was accepted as an input")
+	}
+	if _, err := NewProcessor(kcfg, DefaultConfig(), nil, nil); err == nil {
+		t.Fatal("a processor without a key was accepted")
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	p, err := NewProcessor(kcfg, DefaultConfig(), validatorKey(t), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Run(ctx); err != nil {
+		t.Fatalf("Run with a cancelled context: %v", err)
+	}
+}
