@@ -538,6 +538,7 @@ type vloop struct {
 	pending    map[string]*pendingSample // by event ID
 	reqs       chan<- refetchReq
 	verdicts   chan Verification
+	immediate  []Verification // verdicts given without a re-fetch (queue full)
 
 	batch      []outRec
 	lastCommit time.Time
@@ -668,8 +669,8 @@ func (l *vloop) enqueue(ps *pendingSample) {
 	case l.reqs <- refetchReq{env: ps.env}:
 	default:
 		l.p.m.queueFull.Inc()
-		l.verdicts <- Verification{Worker: ps.env.GetWorker(), EventID: ps.env.GetId(), Time: ps.env.GetTime().AsTime(),
-			Result: Unverifiable, Reason: "validator fault: the re-fetch queue is full"}
+		l.immediate = append(l.immediate, Verification{Worker: ps.env.GetWorker(), EventID: ps.env.GetId(), Time: ps.env.GetTime().AsTime(),
+			Result: Unverifiable, Reason: "validator fault: the re-fetch queue is full"})
 	}
 }
 
@@ -753,20 +754,30 @@ func (l *vloop) sortedPending() []*pendingSample {
 // drainVerdicts writes the verdicts the re-fetchers returned; they are
 // scored when read back.
 func (l *vloop) drainVerdicts() {
+	for len(l.immediate) > 0 {
+		v := l.immediate[0]
+		l.immediate = l.immediate[1:]
+		l.writeVerdict(v)
+	}
 	for {
 		select {
 		case v := <-l.verdicts:
-			d := &fairstreampb.Verdict{EventId: v.EventID, Worker: v.Worker, EventTime: timestamppb.New(v.Time),
-				Result: v.Result.String(), Reason: v.Reason, Validator: l.p.cfg.ValidatorID}
-			if ps := l.pending[v.EventID]; ps != nil {
-				d.Source = ps.env.GetSource()
-			}
-			if err := l.output(VerdictsTopic, d, v.EventID, 0, v.Time, true); err != nil {
-				l.p.log.Error("validator: verdict not written", "id", v.EventID, "err", err)
-			}
+			l.writeVerdict(v)
 		default:
 			return
 		}
+	}
+}
+
+// writeVerdict adds a verdict to the outputs; it is scored when read back.
+func (l *vloop) writeVerdict(v Verification) {
+	d := &fairstreampb.Verdict{EventId: v.EventID, Worker: v.Worker, EventTime: timestamppb.New(v.Time),
+		Result: v.Result.String(), Reason: v.Reason, Validator: l.p.cfg.ValidatorID}
+	if ps := l.pending[v.EventID]; ps != nil {
+		d.Source = ps.env.GetSource()
+	}
+	if err := l.output(VerdictsTopic, d, v.EventID, 0, v.Time, true); err != nil {
+		l.p.log.Error("validator: verdict not written", "id", v.EventID, "err", err)
 	}
 }
 

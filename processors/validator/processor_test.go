@@ -412,3 +412,42 @@ func TestNewProcessorRejectsBadConfig(t *testing.T) {
 		t.Fatalf("Run with a cancelled context: %v", err)
 	}
 }
+
+// slow re-fetches through truth, taking its time.
+type slow struct{ *truth }
+
+func (s slow) Refetch(ctx context.Context, env *schemas.Envelope) (Content, error) {
+	select {
+	case <-time.After(20 * time.Millisecond):
+	case <-ctx.Done():
+	}
+	return s.truth.Refetch(ctx, env)
+}
+
+// TestProcessorQueueFullIsUnverifiable: with more samples than the
+// re-fetch queue holds, the overflow is unverifiable at once (a validator
+// fault, which costs the worker nothing) and nothing blocks.
+func TestProcessorQueueFullIsUnverifiable(t *testing.T) {
+	kcfg := startBroker(t)
+	w := newProcWorld(t, time.Now().Add(-2*time.Hour).Truncate(10*time.Minute), 0)
+	produceLog(t, kcfg, w.log)
+	cfg := procConfig()
+	cfg.SampleRate = 1
+	cfg.RefetchWorkers, cfg.RefetchQueue = 1, 2
+	ws := runProcessor(t, kcfg, cfg, slow{w.truth}, settled)
+	var sampled, unverif, verified int64
+	for _, win := range latestWindows(ws) {
+		sampled += win.GetSampled()
+		unverif += win.GetUnverifiable()
+		verified += win.GetVerified()
+	}
+	t.Logf("%d samples: %d verified, %d unverifiable", sampled, verified, unverif)
+	if sampled != 180 || unverif == 0 || verified == 0 {
+		t.Fatalf("%d samples, %d verified, %d unverifiable; want 180, some, some", sampled, verified, unverif)
+	}
+	for _, win := range latestWindows(ws) {
+		if win.GetWorker() == w.honest && win.GetMismatched() != 0 {
+			t.Errorf("an honest window counts %d mismatches", win.GetMismatched())
+		}
+	}
+}
