@@ -67,7 +67,9 @@ func WithClock(now func() time.Time) Option { return func(p *Processor) { p.now 
 // connector name), and writes, in Kafka transactions:
 //
 //   - each closed window to scores.windows.v1, signed by the validator's
-//     key, one signature per window (the same bytes on every replay);
+//     key: one batch signature over the windows one watermark step
+//     closes, with a Merkle proof per window (the same bytes on every
+//     replay);
 //   - what it made of each record to scores.contributions.v1;
 //   - each verdict to scores.verifications.v1, which it reads back as an
 //     input, so a replay scores the verdicts where the live run did and
@@ -512,13 +514,16 @@ type refetchReq struct {
 	env *schemas.Envelope
 }
 
-// outRec is an output waiting for the next commit. Windows and verdicts
-// are signed one by one (a window's bytes must not depend on which batch
-// it was written in); contributions share one batch signature.
+// outRec is an output waiting for the next commit. An output's bytes
+// (signature included) must not depend on when it was committed, where
+// that matters: the windows one Advance call emits share one batch
+// signature (the call, and so the batch, is the same on every replay) and
+// verdicts are signed one by one; the contributions and ticks of a commit
+// share one batch signature.
 type outRec struct {
-	topic  string
-	env    *schemas.Envelope
-	single bool
+	topic string
+	env   *schemas.Envelope
+	group int // sign: -1 on its own, 0 with the commit's, >0 with its Advance call's
 }
 
 // vloop is the state of one Run.
@@ -532,6 +537,7 @@ type vloop struct {
 	last     *pos      // the last record scored
 	wm       time.Time // the last watermark given to the scorer
 	read     int64     // records scored
+	groups   int       // Advance calls that emitted windows
 	tickSent time.Time // the last tick written
 
 	replayDone bool
@@ -681,31 +687,31 @@ func (l *vloop) advance(wm time.Time, replay bool) {
 		return
 	}
 	l.wm = wm
-	for _, w := range l.s.Advance(wm) {
-		if replay {
+	ws := l.s.Advance(wm)
+	if replay || len(ws) == 0 {
+		return
+	}
+	l.groups++
+	for _, w := range ws {
+		l.p.m.windows.Inc()
+		env, err := Envelope(l.p.types, l.p.cfg.ValidatorID, w)
+		if err != nil {
+			l.p.log.Error("validator: window not written", "key", WindowKey(w), "err", err)
 			continue
 		}
-		l.p.m.windows.Inc()
-		if err := l.window(w); err != nil {
-			l.p.log.Error("validator: window not written", "key", WindowKey(w), "err", err)
-		}
+		l.batch = append(l.batch, outRec{topic: WindowsTopic, env: env, group: l.groups})
 	}
 	l.p.m.watermark.Set(float64(wm.UnixNano()) / 1e9)
-}
-
-func (l *vloop) window(w *fairstreampb.WorkerWindow) error {
-	env, err := Envelope(l.p.types, l.p.cfg.ValidatorID, w)
-	if err != nil {
-		return err
-	}
-	l.batch = append(l.batch, outRec{topic: WindowsTopic, env: env, single: true})
-	return nil
 }
 
 // output wraps m for topic, keyed by key, with an ID derived from (key,
 // revision) and times t, and adds it to the batch; single: it is signed on
 // its own.
 func (l *vloop) output(topic string, m proto.Message, key string, revision int, t time.Time, single bool) error {
+	group := 0
+	if single {
+		group = -1
+	}
 	kind := topic[strings.IndexByte(topic, '.')+1:]
 	env, err := l.p.types.Wrap(m, schemas.Meta{
 		ID:     schemas.DeriveID(key, kind+"/"+l.p.cfg.ValidatorID, revision, t),
@@ -714,7 +720,7 @@ func (l *vloop) output(topic string, m proto.Message, key string, revision int, 
 	if err != nil {
 		return fmt.Errorf("validator: wrap %s: %w", topic, err)
 	}
-	l.batch = append(l.batch, outRec{topic: topic, env: env, single: single})
+	l.batch = append(l.batch, outRec{topic: topic, env: env, group: group})
 	return nil
 }
 
@@ -791,17 +797,19 @@ func (l *vloop) commit(ctx context.Context, force bool) error {
 	if !force && len(l.batch) < maxBatch && now.Sub(l.lastCommit) < l.p.cfg.CommitInterval {
 		return nil
 	}
-	var shared []*schemas.Envelope
+	groups := map[int][]*schemas.Envelope{}
 	for _, o := range l.batch {
-		if !o.single {
-			shared = append(shared, o.env)
-		} else if err := l.p.id.Sign(o.env); err != nil {
-			return err
+		if o.group < 0 {
+			if err := l.p.id.Sign(o.env); err != nil {
+				return err
+			}
+			continue
 		}
+		groups[o.group] = append(groups[o.group], o.env)
 	}
-	if len(shared) > 0 {
-		if err := l.p.id.SignBatch(shared); err != nil {
-			return fmt.Errorf("validator: sign %d outputs: %w", len(shared), err)
+	for _, envs := range groups {
+		if err := l.p.id.SignBatch(envs); err != nil {
+			return fmt.Errorf("validator: sign %d outputs: %w", len(envs), err)
 		}
 	}
 	recs := make([]*kgo.Record, 0, len(l.batch)+1)
