@@ -15,6 +15,7 @@ import (
 	"github.com/fairstream/fairstream/analytics"
 	"github.com/fairstream/fairstream/internal/testenv"
 	"github.com/fairstream/fairstream/schemas"
+	"github.com/fairstream/fairstream/schemas/fairstreampb"
 	"github.com/fairstream/fairstream/streams"
 )
 
@@ -22,22 +23,42 @@ import (
 const benchRows = 200_000
 
 // benchWindows returns benchRows deterministic windows as records and as
-// worker_utility rows.
+// worker_utility rows: 1,000 workers × 200 windows, signed as the
+// validator signs them — one batch signature over the windows a watermark
+// step closes (here the 1,000 windows of one window start), a Merkle proof
+// per window.
 func benchWindows(b *testing.B) ([]*kgo.Record, [][]any) {
+	key := testKey(b, "validator")
 	recs := make([]*kgo.Record, 0, benchRows)
 	rows := make([][]any, 0, benchRows)
-	for i := range benchRows {
-		w := window(i%1000, i/1000, 1)
-		rec := windowRecord(b, w)
-		env, err := schemas.UnmarshalEnvelope(rec.Value)
-		if err != nil {
+	reg := schemas.Builtin()
+	for lo := 0; lo < benchRows; lo += 1000 {
+		var envs []*schemas.Envelope
+		var ws []*fairstreampb.WorkerWindow
+		for i := lo; i < min(lo+1000, benchRows); i++ {
+			w := window(i%1000, i/1000, 1)
+			env, err := reg.Wrap(w, schemas.Meta{Source: "validator", Time: w.GetWindowEnd().AsTime(), Ingested: w.GetWindowEnd().AsTime(),
+				Key: w.GetWorker() + "/" + w.GetWindowStart().AsTime().Format(time.RFC3339)})
+			if err != nil {
+				b.Fatal(err)
+			}
+			envs, ws = append(envs, env), append(ws, w)
+		}
+		if err := key.SignBatch(envs); err != nil {
 			b.Fatal(err)
 		}
-		row, err := analytics.WindowRow(env, w)
-		if err != nil {
-			b.Fatal(err)
+		for i, env := range envs {
+			v, err := schemas.MarshalEnvelope(env)
+			if err != nil {
+				b.Fatal(err)
+			}
+			row, err := analytics.WindowRow(env, ws[i])
+			if err != nil {
+				b.Fatal(err)
+			}
+			recs = append(recs, &kgo.Record{Topic: analytics.WindowsTopic, Key: []byte(env.GetKey()), Value: v})
+			rows = append(rows, row)
 		}
-		recs, rows = append(recs, rec), append(rows, row)
 	}
 	return recs, rows
 }
@@ -85,6 +106,7 @@ func BenchmarkSink(b *testing.B) {
 		b.Fatal(err)
 	}
 	cfg := analytics.DefaultSinkConfig()
+	cfg.Validators = []string{testKey(b, "validator").Address()}
 	log := slog.New(slog.DiscardHandler)
 	b.ResetTimer()
 	for i := range b.N {
