@@ -102,9 +102,13 @@ func validatorKey(t *testing.T) *identity.Identity {
 
 // runProcessor runs a processor until stop returns true for what
 // scores.windows.v1 holds, then stops it and returns the windows' records.
-func runProcessor(t *testing.T, kcfg streams.Config, cfg Config, ref Refetcher, stop func([]windowRec) bool) []windowRec {
+func runProcessor(t *testing.T, kcfg streams.Config, cfg Config, ref Refetcher, stop func([]windowRec) bool, regs ...*prometheus.Registry) []windowRec {
 	t.Helper()
-	p, err := NewProcessor(kcfg, cfg, validatorKey(t), map[string]Refetcher{"twitter": ref}, WithMetrics(prometheus.NewRegistry()))
+	reg := prometheus.NewRegistry()
+	if len(regs) > 0 {
+		reg = regs[0]
+	}
+	p, err := NewProcessor(kcfg, cfg, validatorKey(t), map[string]Refetcher{"twitter": ref}, WithMetrics(reg))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -449,5 +453,55 @@ func TestProcessorQueueFullIsUnverifiable(t *testing.T) {
 		if win.GetWorker() == w.honest && win.GetMismatched() != 0 {
 			t.Errorf("an honest window counts %d mismatches", win.GetMismatched())
 		}
+	}
+}
+
+// TestProcessorCountsLateRecords: a record that reaches the bus after its
+// window's allowed lateness is counted in the late metric and not scored;
+// it stays in the log.
+func TestProcessorCountsLateRecords(t *testing.T) {
+	kcfg := startBroker(t)
+	start := time.Now().Add(-2 * time.Hour).Truncate(10 * time.Minute)
+	w := newProcWorld(t, start, 0)
+	// The honest worker publishes one more post two hours after its time
+	// at the source: its window closed long ago.
+	h := newWorker(t, "honest")
+	late := h.publish(t, []tweetRec{{id: "5555", text: "a post that reached the bus two hours late with enough words",
+		created: start, event: start, ingest: start.Add(2 * time.Hour)}})
+	log := append(slices.Clone(w.log), late...)
+	sortLog(log)
+	produceLog(t, kcfg, log)
+	cfg := procConfig()
+	cfg.AllowedLateness = 10 * time.Minute
+	reg := prometheus.NewRegistry()
+	ws := runProcessor(t, kcfg, cfg, w.truth, func(ws []windowRec) bool { return len(latestWindows(ws)) >= 9 }, reg)
+	var records int64
+	for _, win := range latestWindows(ws) {
+		if win.GetWorker() == w.honest {
+			records += win.GetRecords()
+		}
+	}
+	if records != 60 {
+		t.Errorf("the honest worker's windows count %d records, want 60 (the late one left out)", records)
+	}
+	mfs, err := reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var lateCount float64
+	for _, mf := range mfs {
+		if mf.GetName() != "fairstream_validator_events_total" {
+			continue
+		}
+		for _, m := range mf.GetMetric() {
+			for _, l := range m.GetLabel() {
+				if l.GetName() == "outcome" && l.GetValue() == "late" {
+					lateCount = m.GetCounter().GetValue()
+				}
+			}
+		}
+	}
+	if lateCount != 1 {
+		t.Errorf("fairstream_validator_events_total{outcome=\"late\"} = %v, want 1", lateCount)
 	}
 }
