@@ -154,7 +154,8 @@ func WindowMapper(reg *schemas.Registry, signers *Signers) Mapper {
 // WindowRow returns w's worker_utility row (WorkerUtilityColumns); env,
 // which may be nil, gives event_id and ingested.
 func WindowRow(env *schemas.Envelope, w *fairstreampb.WorkerWindow) ([]any, error) {
-	return windowRow(&boxer{}, env, w)
+	// A boxer of its own, sized to one row: the row keeps its slab alive.
+	return windowRow(&boxer{slab: make([]any, len(WorkerUtilityColumns))}, env, w)
 }
 
 func windowRow(x *boxer, env *schemas.Envelope, w *fairstreampb.WorkerWindow) ([]any, error) {
