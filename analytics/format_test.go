@@ -121,7 +121,9 @@ func TestQueryFormat(t *testing.T) {
 		})
 	}
 	if len(out) != 6 {
-		t.Fatalf("ran %d of 6", len(out))
+		// A subtest skipped, saying which engine is missing (under make
+		// test, FAIRSTREAM_TEST_REQUIRE makes that a failure instead).
+		t.Skipf("the comparison needs both engines; ran %d of 6", len(out))
 	}
 	want := "worker                                      windows  total_records\n"
 	if !strings.HasPrefix(out["chdb/table"], want) {

@@ -18,6 +18,7 @@ import (
 	"crypto/ecdsa"
 	"crypto/hmac"
 	"crypto/sha256"
+	"encoding/binary"
 	"encoding/hex"
 	"errors"
 	"fmt"
@@ -174,8 +175,71 @@ func (id *Identity) Secret(label string) string {
 
 // digest is what is signed: SHA-256 of the canonical bytes.
 func digest(env *schemas.Envelope) []byte {
-	sum := sha256.Sum256(schemas.CanonicalBytes(env))
+	var buf [320]byte
+	sum := sha256.Sum256(appendCanonical(buf[:0], env))
 	return sum[:]
+}
+
+// canonicalTag starts schemas.CanonicalBytes.
+const canonicalTag = "fairstream/envelope/v1\n"
+
+// appendCanonical appends schemas.CanonicalBytes(env) to dst: the same
+// bytes, without allocating when dst has room (a test holds the two equal).
+func appendCanonical(dst []byte, env *schemas.Envelope) []byte {
+	dst = append(dst, canonicalTag...)
+	dst = appendString(dst, env.GetId())
+	dst = appendString(dst, env.GetType())
+	dst = appendString(dst, env.GetSource())
+	dst = appendString(dst, env.GetWorker())
+	var nanos int64
+	if t := env.GetTime(); t != nil {
+		nanos = t.GetSeconds()*1e9 + int64(t.GetNanos())
+	}
+	dst = binary.BigEndian.AppendUint64(dst, uint64(nanos))
+	dst = appendString(dst, env.GetKey())
+	dst = binary.AppendUvarint(dst, uint64(len(env.GetContentHash())))
+	dst = append(dst, env.GetContentHash()...)
+	dst = appendString(dst, env.GetCausationId())
+	dst = appendString(dst, env.GetCorrelationId())
+	return dst
+}
+
+func appendString(dst []byte, s string) []byte {
+	dst = binary.AppendUvarint(dst, uint64(len(s)))
+	return append(dst, s...)
+}
+
+// parseAddress is common.IsHexAddress(s) and common.HexToAddress(s),
+// without allocating.
+func parseAddress(s string) (common.Address, bool) {
+	var a common.Address
+	if len(s) >= 2 && s[0] == '0' && (s[1] == 'x' || s[1] == 'X') {
+		s = s[2:]
+	}
+	if len(s) != 2*common.AddressLength {
+		return a, false
+	}
+	for i := range a {
+		hi, ok1 := unhex(s[2*i])
+		lo, ok2 := unhex(s[2*i+1])
+		if !ok1 || !ok2 {
+			return common.Address{}, false
+		}
+		a[i] = hi<<4 | lo
+	}
+	return a, true
+}
+
+func unhex(c byte) (byte, bool) {
+	switch {
+	case '0' <= c && c <= '9':
+		return c - '0', true
+	case 'a' <= c && c <= 'f':
+		return c - 'a' + 10, true
+	case 'A' <= c && c <= 'F':
+		return c - 'A' + 10, true
+	}
+	return 0, false
 }
 
 // Sign sets env's worker to this identity and its signature over the
@@ -196,10 +260,11 @@ func (id *Identity) Sign(env *schemas.Envelope) error {
 func Verify(env *schemas.Envelope) error { return verify(env, nil) }
 
 func verify(env *schemas.Envelope, v *Verifier) error {
-	if !bytes.Equal(env.GetContentHash(), schemas.ContentHash(env.GetPayload())) {
+	if sum := sha256.Sum256(env.GetPayload()); !bytes.Equal(env.GetContentHash(), sum[:]) {
 		return fmt.Errorf("%w: event %s: content_hash does not match the payload", ErrBadSignature, env.GetId())
 	}
-	if !common.IsHexAddress(env.GetWorker()) {
+	want, ok := parseAddress(env.GetWorker())
+	if !ok {
 		return fmt.Errorf("%w: event %s: worker %q is not an address", ErrBadSignature, env.GetId(), env.GetWorker())
 	}
 	sig := env.GetSignature()
@@ -212,17 +277,18 @@ func verify(env *schemas.Envelope, v *Verifier) error {
 		}
 		got = crypto.PubkeyToAddress(*pub)
 	case len(sig) > crypto.SignatureLength && sig[0] == batchFormat:
-		rootSig, dirs, sibs, err := parseBatch(sig)
+		rootSig, dirs, proof, err := parseBatch(sig)
 		if err != nil {
 			return fmt.Errorf("%w: event %s: %v", ErrBadSignature, env.GetId(), err)
 		}
-		if got, err = v.signer(batchRoot(env, dirs, sibs), rootSig); err != nil {
+		root := batchRoot(leafHash(env), dirs, proof, v.memo(rootSig))
+		if got, err = v.signer(&root, rootSig); err != nil {
 			return fmt.Errorf("%w: event %s: %v", ErrBadSignature, env.GetId(), err)
 		}
 	default:
 		return fmt.Errorf("%w: event %s: signature is %d bytes, neither an event's (%d) nor a batch's", ErrBadSignature, env.GetId(), len(sig), crypto.SignatureLength)
 	}
-	if got != common.HexToAddress(env.GetWorker()) {
+	if got != want {
 		return fmt.Errorf("%w: event %s: signed by %s, not by its worker %s", ErrBadSignature, env.GetId(), got.Hex(), env.GetWorker())
 	}
 	return nil

@@ -62,8 +62,9 @@ type Config struct {
 	// DedupHorizon is how far back in event time the duplicate index
 	// remembers records; DedupMaxEntries caps its size whatever the rate.
 	// An older copy counts as unique again, and freshness makes it worth
-	// next to nothing. The index takes about 300 bytes per record: size
-	// dedup_max_entries to the ingest rate times the horizon wanted.
+	// next to nothing. The index takes about 264 bytes per record, up to
+	// a table sized for dedup_max_entries (256 MiB for the default 1M):
+	// size it to the ingest rate times the horizon wanted.
 	DedupHorizon    time.Duration `mapstructure:"dedup_horizon"`
 	DedupMaxEntries int           `mapstructure:"dedup_max_entries"`
 

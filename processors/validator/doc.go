@@ -29,15 +29,19 @@
 // payload decodes, and its time is not after its ingestion by more than
 // max_clock_skew); unique (first seen across all workers, in log order).
 // Uniqueness is decided on the normalised text (Extract, then Normalize:
-// lower case, words only): an exact duplicate has the same 128-bit hash of
-// it; a near-duplicate shares a MinHash LSH band with an earlier record
+// lower case, words only): an exact duplicate has the same SHA-256 of it
+// (the index compares 56 bits of a keyed hash of it: a false match is
+// about 2^-42 per slot compared); a near-duplicate shares a MinHash LSH band with an earlier record
 // (bands × rows MinHashes over word unigrams and bigrams; for 10 × 5 a
 // record with Jaccard similarity 0.9 to an earlier one is caught with
 // probability 99.99%, 0.5 with 27%, 0.3 with 2.4%). SimHash was measured
 // first and rejected: a one-word edit of a 20-word text moves a 64-bit
 // SimHash by 4 to 10 bits, beyond what a banded index can search. The index
 // is bounded: a ring of eight generations over dedup_horizon of event time
-// and at most dedup_max_entries records (about 300 bytes each).
+// and at most dedup_max_entries records (about 264 bytes each), in one
+// hash table of 8-slot buckets keyed by the validator's seed; a full
+// bucket evicts its oldest key (about 1 key in 200 in a full index), which
+// a later copy of it would then count as unique.
 //
 // A unique record's freshness is 2^(−age/freshness_half_life), age being its
 // ingestion time minus its time at the source (the payload's created_at,

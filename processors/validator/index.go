@@ -1,118 +1,296 @@
 package validator
 
 import (
+	"crypto/sha256"
+	"encoding/binary"
+	"math"
+	"math/bits"
 	"time"
 )
 
 // dedupGenerations is the number of generations the duplicate index keeps.
 const dedupGenerations = 8
 
-// index remembers which contents were seen, exactly (a 128-bit hash of the
+// The duplicate index's table: buckets of eight slots, one 64-byte cache
+// line each. A slot holds a key's tag (all but the low 8 bits of its hash)
+// and the low 8 bits of the number of the generation that added it last; 0
+// is an empty slot.
+const (
+	bucketSlots = 8
+	genBits     = 8
+	genMask     = 1<<genBits - 1
+	// sweepEvery: every this many generations the table is swept of the
+	// slots of dropped generations, so that a slot's generation, known
+	// modulo 2^genBits, is never taken for a live one.
+	sweepEvery = 1 << (genBits - 1)
+	// slotsPerKey sizes the table: about three slots per key of a full
+	// index. The table grows when a third of its slots are taken.
+	slotsPerKey = 3
+	// minBuckets: a table's bucket index is the low bits of the hash; with
+	// at least 2^genBits buckets the next bits, which growing needs, are
+	// in the tag.
+	minBuckets  = 1 << genBits
+	initBuckets = 1 << 10
+	// growth is the factor the table grows by: the copies made as it
+	// grows add up to about 1/(growth-1) of its final size.
+	growth = 8
+)
+
+// index remembers which contents were seen, exactly (a hash of the
 // normalised text) and approximately (the band keys of a MinHash LSH), over
-// a bounded horizon. Two maps hold every key with the generation that last
-// added it, so a lookup is one probe per key whatever the horizon; the
-// generations are a ring: records go into the newest; a generation is closed
-// when it holds DedupMaxEntries/8 records or spans DedupHorizon/8 of event
-// time (the newest seen), and the oldest is dropped — its keys deleted —
-// when there are more than eight, or when it was last written to more than
-// the horizon ago. So memory is bounded by DedupMaxEntries whatever the
-// rate: about 300 bytes per record with 10 bands.
+// a bounded horizon.
+//
+// Records go into generations, a ring: records go into the newest; a
+// generation is closed when it holds DedupMaxEntries/8 records or spans
+// DedupHorizon/8 of event time (the newest seen), and the oldest is
+// dropped when there are more than eight, or when it was last written to
+// more than the horizon ago. Dropping a generation forgets its keys, but
+// those a newer generation added again. A record's keys are its exact key
+// (the first 64 bits of the SHA-256 of its normalised text, or of its
+// content hash) and its band keys.
+//
+// The keys live in one hash table of buckets of eight slots (one cache
+// line), 8 bytes a slot. A key's bucket is chosen by a hash keyed by the
+// validator's seed, so that a worker cannot aim its records at another's
+// bucket; its slot holds its tag and the generation that added it last. So
+// a lookup or an insert reads one bucket per key, and dropping a
+// generation costs nothing: its slots are dead from then on, free for new
+// keys. The table grows as the index fills, up to a size fixed by
+// DedupMaxEntries records of 1 + NearDuplicateBands keys: about 3 slots per
+// key (a power of two of buckets: 2.1 to 4.2), 264 bytes per record with 10
+// bands (187 to 373), whatever the rate; 2^22 buckets, 256 MiB, for the
+// default million records. When all eight slots of a bucket
+// are live, a new key takes the slot of the oldest generation, forgetting
+// that key before its generation is dropped: in a full index at 3 slots per
+// key, about one key in 200 does so (one in 30 at 2.1, one in 2000 at 4.2),
+// and a record forgotten so counts as unique again — it is old enough for
+// freshness to price it. Two different keys are taken for one with a chance
+// of 2^-(64 - log2 buckets) per slot compared (2^-42 by default).
 type index struct {
 	maxPerGen int
 	genSpan   time.Duration
 	horizon   time.Duration
-	exact     map[[16]byte]uint64 // key → number of the generation that added it last
-	bands     map[uint64]uint64
-	gens      []*generation // live, oldest first
-	next      uint64        // number of the next generation
+	salt      uint64       // keys the bucket hash
+	table     []bucket     // a power of two of buckets
+	maxTable  int          // the most buckets it grows to
+	room      int          // it grows when fewer than room slots per slot are not empty
+	used      int          // slots not empty
+	gens      []generation // live, oldest first; numbered next-len(gens) to next-1
+	next      uint64       // number of the next generation
+	swept     uint64       // next at the last sweep
 	// clock is the newest event time added: generations open and age on
 	// it, so an old event (a late replay) cannot open one.
 	clock time.Time
+	// evicted counts the live slots taken by a new key (for tests).
+	evicted int
+	scratch probe
+	touch   uint64 // what probe read, kept so that the reads are not dropped
 }
+
+type bucket [bucketSlots]uint64
 
 type generation struct {
 	num          uint64
 	opened, last time.Time // the clock when it opened and at its last record
 	n            int
-	exact        [][16]byte
-	bands        []uint64
 }
 
 func newIndex(cfg Config) *index {
+	// The power of two of buckets nearest (within √2) 3 slots per key.
+	want := float64(cfg.DedupMaxEntries) * float64(1+cfg.NearDuplicateBands) * slotsPerKey / bucketSlots
+	maxTable := minBuckets
+	for float64(maxTable)*math.Sqrt2 < want {
+		maxTable *= 2
+	}
+	salt := sha256.Sum256([]byte("fairstream/validator/index/v1\x00" + cfg.Seed))
 	return &index{
 		maxPerGen: cfg.DedupMaxEntries / dedupGenerations,
 		genSpan:   cfg.DedupHorizon / dedupGenerations,
 		horizon:   cfg.DedupHorizon,
-		exact:     make(map[[16]byte]uint64),
-		bands:     make(map[uint64]uint64),
+		salt:      binary.LittleEndian.Uint64(salt[:8]),
+		table:     make([]bucket, min(initBuckets, maxTable)),
+		maxTable:  maxTable,
+		room:      slotsPerKey,
 	}
 }
 
-// seenExact reports whether key was seen.
-func (x *index) seenExact(key [16]byte) bool {
-	_, ok := x.exact[key]
-	return ok
+// exactKey is the table key of an exact key.
+func exactKey(key [16]byte) uint64 { return binary.LittleEndian.Uint64(key[:8]) }
+
+// slot is where a key is looked up: its bucket and its tag.
+type slot struct {
+	b   *bucket
+	tag uint64
 }
 
-// seenNear reports whether any of the band keys was seen.
-func (x *index) seenNear(bands []uint64) bool {
+// locate returns the slot of key k: its keyed hash's low bits choose the
+// bucket, the others are its tag.
+func (x *index) locate(k uint64) slot {
+	h := mix64(k ^ x.salt)
+	tag := h &^ genMask
+	if tag == 0 {
+		tag = 1 << genBits
+	}
+	return slot{&x.table[h&uint64(len(x.table)-1)], tag}
+}
+
+// dead reports whether slot value v is empty or of a dropped generation.
+func (x *index) dead(v uint64) bool {
+	return v == 0 || (x.next-1-v)&genMask >= uint64(len(x.gens))
+}
+
+// seen reports whether the key of s is remembered.
+func (x *index) seen(s slot) bool {
+	for _, v := range s.b {
+		if v&^genMask == s.tag {
+			return !x.dead(v)
+		}
+	}
+	return false
+}
+
+// probe is a content's slots: its exact key's, then its band keys'.
+type probe []slot
+
+// probe locates a content's keys: key, its exact key, and bands, its band
+// keys (none for texts too short for MinHash). It reads the buckets as it
+// goes, so that they are all on their way from memory before the first is
+// searched. The probe is valid until the next call.
+func (x *index) probe(key [16]byte, bands []uint64) probe {
+	if x.used*x.room > len(x.table)*bucketSlots && len(x.table) < x.maxTable {
+		x.grow()
+	}
+	p := append(x.scratch[:0], x.locate(exactKey(key)))
+	touch := p[0].b[0]
 	for _, k := range bands {
-		if _, ok := x.bands[k]; ok {
+		s := x.locate(k)
+		touch ^= s.b[0]
+		p = append(p, s)
+	}
+	x.scratch, x.touch = p, touch
+	return p
+}
+
+// seenExact reports whether p's exact key was seen.
+func (x *index) seenExact(p probe) bool { return x.seen(p[0]) }
+
+// seenNear reports whether any of p's band keys was seen.
+func (x *index) seenNear(p probe) bool {
+	for _, s := range p[1:] {
+		if x.seen(s) {
 			return true
 		}
 	}
 	return false
 }
 
-// add records a content seen at event time t, with its band keys (none for
-// texts too short for MinHash).
-func (x *index) add(key [16]byte, bands []uint64, t time.Time) {
+// add records the content of p, seen at event time t.
+func (x *index) add(p probe, t time.Time) {
 	if t.After(x.clock) {
 		x.clock = t
 	}
 	g := x.current()
-	x.exact[key] = g.num
-	g.exact = append(g.exact, key)
-	for _, k := range bands {
-		x.bands[k] = g.num
+	gen := g.num & genMask
+	for _, s := range p {
+		x.insert(s, gen)
 	}
-	g.bands = append(g.bands, bands...)
 	g.n++
 	g.last = x.clock
 }
 
+// insert sets the generation of the key of s to gen: in its slot if it has
+// one, else in the first free slot of its bucket, else in the oldest.
+func (x *index) insert(s slot, gen uint64) {
+	b := s.b
+	free, oldest, oldestAge := -1, 0, uint64(0)
+	for i, v := range b {
+		if v&^genMask == s.tag {
+			b[i] = s.tag | gen
+			return
+		}
+		if x.dead(v) {
+			if free < 0 {
+				free = i
+			}
+			continue
+		}
+		if age := (x.next - 1 - v) & genMask; age > oldestAge {
+			oldest, oldestAge = i, age
+		}
+	}
+	switch {
+	case free < 0:
+		free = oldest
+		x.evicted++
+	case b[free] == 0:
+		x.used++
+	}
+	b[free] = s.tag | gen
+}
+
+// grow makes the table growth times larger (or as large as it may grow),
+// leaving out the dead slots. A key's new bucket is its hash's low bits,
+// as before: its old bucket, plus the old size times the hash's next bits,
+// which are in its tag.
+func (x *index) grow() {
+	old := x.table
+	bit := uint(bits.TrailingZeros(uint(len(old))))
+	t := make([]bucket, min(growth*len(old), x.maxTable))
+	mask := uint64(len(t)/len(old) - 1)
+	var n [growth]int // slots filled per new bucket
+	used := 0
+	for i := range old {
+		clear(n[:])
+		for _, v := range old[i] {
+			if x.dead(v) {
+				continue
+			}
+			j := v >> bit & mask
+			t[i+int(j)*len(old)][n[j]] = v
+			n[j]++
+			used++
+		}
+	}
+	x.table, x.used = t, used
+}
+
 func (x *index) current() *generation {
 	if n := len(x.gens); n > 0 {
-		g := x.gens[n-1]
+		g := &x.gens[n-1]
 		if g.n < x.maxPerGen && x.clock.Sub(g.opened) < x.genSpan {
 			return g
 		}
 	}
-	g := &generation{num: x.next, opened: x.clock, last: x.clock}
+	x.gens = append(x.gens, generation{num: x.next, opened: x.clock, last: x.clock})
 	x.next++
-	x.gens = append(x.gens, g)
 	if len(x.gens) > dedupGenerations {
 		x.drop()
 	}
-	return g
+	if x.next-x.swept >= sweepEvery {
+		x.sweep()
+	}
+	return &x.gens[len(x.gens)-1]
 }
 
-// drop forgets the oldest generation's keys, but those a newer generation
-// added again.
+// drop forgets the oldest generation: its slots are dead from now on.
 func (x *index) drop() {
-	g := x.gens[0]
-	for _, k := range g.exact {
-		if x.exact[k] == g.num {
-			delete(x.exact, k)
+	x.gens = append(x.gens[:0], x.gens[1:]...)
+}
+
+// sweep empties the dead slots. Dead and empty slots are alike to lookups
+// and inserts; what the sweep prevents is a slot left since sweepEvery
+// generations ago whose generation, modulo 2^genBits, is a live one's.
+func (x *index) sweep() {
+	for i := range x.table {
+		b := &x.table[i]
+		for j, v := range b {
+			if v != 0 && x.dead(v) {
+				b[j] = 0
+				x.used--
+			}
 		}
 	}
-	for _, k := range g.bands {
-		if x.bands[k] == g.num {
-			delete(x.bands, k)
-		}
-	}
-	x.gens[0] = nil
-	x.gens = x.gens[1:]
+	x.swept = x.next
 }
 
 // expire drops the generations last written to more than the horizon
@@ -156,15 +334,27 @@ func newMinhash(bands, rows int) *minhash {
 // keys appends the band keys of the feature hashes to dst.
 func (m *minhash) keys(feats []uint64, dst []uint64) []uint64 {
 	sig := m.sig
-	for i := range sig {
+	// (f ^ b) × a is a bijection of f; its high bits decide the minimum.
+	// Four hash functions per pass over the features: four independent
+	// minimums keep the multiplier busy.
+	i := 0
+	for ; i+4 <= len(sig); i += 4 {
+		a0, a1, a2, a3 := m.a[i], m.a[i+1], m.a[i+2], m.a[i+3]
+		b0, b1, b2, b3 := m.b[i], m.b[i+1], m.b[i+2], m.b[i+3]
+		l0, l1, l2, l3 := ^uint64(0), ^uint64(0), ^uint64(0), ^uint64(0)
+		for _, f := range feats {
+			l0 = min(l0, (f^b0)*a0)
+			l1 = min(l1, (f^b1)*a1)
+			l2 = min(l2, (f^b2)*a2)
+			l3 = min(l3, (f^b3)*a3)
+		}
+		sig[i], sig[i+1], sig[i+2], sig[i+3] = l0, l1, l2, l3
+	}
+	for ; i < len(sig); i++ {
 		a, b := m.a[i], m.b[i]
 		lo := ^uint64(0)
 		for _, f := range feats {
-			// (f ^ b) × a is a bijection of f; its high bits decide the
-			// minimum.
-			if v := (f ^ b) * a; v < lo {
-				lo = v
-			}
+			lo = min(lo, (f^b)*a)
 		}
 		sig[i] = lo
 	}

@@ -68,6 +68,7 @@ type Scorer struct {
 	sampleAll bool
 	idx       *index
 	mh        *minhash
+	norm      []byte   // scratch: the normalised text
 	feats     []uint64 // scratch
 	bandKeys  []uint64 // scratch
 	workers   map[string]*workerState
@@ -244,9 +245,10 @@ func (s *Scorer) Add(env *schemas.Envelope, ingested time.Time) Added {
 	var key [16]byte
 	bands := s.bandKeys[:0]
 	if ok {
-		norm := Normalize(c.Text)
-		if norm != "" {
-			sum := sha256.Sum256([]byte(norm))
+		norm := appendNormalized(s.norm[:0], c.Text)
+		s.norm = norm
+		if len(norm) > 0 {
+			sum := sha256.Sum256(norm)
 			key = [16]byte(sum[:16])
 			feats, words := features(norm, s.feats[:0])
 			s.feats = feats
@@ -261,19 +263,20 @@ func (s *Scorer) Add(env *schemas.Envelope, ingested time.Time) Added {
 	if !ok {
 		key = [16]byte(env.GetContentHash()[:16])
 	}
+	p := s.idx.probe(key, bands)
 	switch {
-	case s.idx.seenExact(key):
+	case s.idx.seenExact(p):
 		w.exact++
 		out.Duplicate = "exact"
-	case s.idx.seenNear(bands):
+	case s.idx.seenNear(p):
 		w.near++
 		out.Duplicate = "near"
-		s.idx.add(key, bands, t)
+		s.idx.add(p, t)
 	default:
 		w.unique++
 		out.Duplicate = "none"
 		out.Unique = !late
-		s.idx.add(key, bands, t)
+		s.idx.add(p, t)
 		src := c.Time
 		if src.IsZero() {
 			src = t

@@ -123,36 +123,62 @@ func stripHTML(s string) string {
 // digits) separated by single spaces: case, punctuation, emoji and spacing
 // edits do not make a record new.
 func Normalize(text string) string {
+	return string(appendNormalized(make([]byte, 0, min(len(text), maxTextBytes)), text))
+}
+
+// wordByte maps an ASCII byte to itself lower-cased when it is a letter or a
+// digit, to 0 otherwise.
+var wordByte = func() (t [utf8.RuneSelf]byte) {
+	for c := range t {
+		switch {
+		case 'a' <= c && c <= 'z', '0' <= c && c <= '9':
+			t[c] = byte(c)
+		case 'A' <= c && c <= 'Z':
+			t[c] = byte(c) + 'a' - 'A'
+		}
+	}
+	return t
+}()
+
+// appendNormalized appends Normalize(text) to dst.
+func appendNormalized(dst []byte, text string) []byte {
 	if len(text) > maxTextBytes {
 		text = text[:maxTextBytes]
 	}
-	var b strings.Builder
-	b.Grow(len(text))
+	start := len(dst)
 	space := false
-	for _, r := range text {
+	for i := 0; i < len(text); {
+		if c := text[i]; c < utf8.RuneSelf { // ASCII: unicode.IsLetter and IsDigit agree with wordByte
+			i++
+			if w := wordByte[c]; w != 0 {
+				if space && len(dst) > start {
+					dst = append(dst, ' ')
+				}
+				space = false
+				dst = append(dst, w)
+			} else {
+				space = true
+			}
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(text[i:])
+		i += n
 		if unicode.IsLetter(r) || unicode.IsDigit(r) {
-			if space && b.Len() > 0 {
-				b.WriteByte(' ')
+			if space && len(dst) > start {
+				dst = append(dst, ' ')
 			}
 			space = false
-			if r < utf8.RuneSelf {
-				if 'A' <= r && r <= 'Z' {
-					r += 'a' - 'A'
-				}
-				b.WriteByte(byte(r))
-			} else {
-				b.WriteRune(unicode.ToLower(r))
-			}
+			dst = utf8.AppendRune(dst, unicode.ToLower(r))
 			continue
 		}
 		space = true
 	}
-	return b.String()
+	return dst
 }
 
 // fnv64 is FNV-1a, then a SplitMix64 finaliser so that every bit depends on
 // every input byte (SimHash votes per bit).
-func fnv64(s string) uint64 {
+func fnv64[T string | []byte](s T) uint64 {
 	h := uint64(14695981039346656037)
 	for i := 0; i < len(s); i++ {
 		h ^= uint64(s[i])
@@ -173,16 +199,19 @@ func mix64(z uint64) uint64 {
 // features appends the hashes of norm's words and word bigrams to dst and
 // returns it with the number of words. These are the shingles MinHash runs
 // over: a one-word edit of a 20-word text changes 3 of its 39.
-func features(norm string, dst []uint64) ([]uint64, int) {
+func features[T string | []byte](norm T, dst []uint64) ([]uint64, int) {
 	words := 0
 	var prev uint64
 	for len(norm) > 0 {
-		i := strings.IndexByte(norm, ' ')
-		w := norm
-		if i >= 0 {
-			w, norm = norm[:i], norm[i+1:]
+		i := 0
+		for i < len(norm) && norm[i] != ' ' {
+			i++
+		}
+		w := norm[:i]
+		if i < len(norm) {
+			norm = norm[i+1:]
 		} else {
-			norm = ""
+			norm = norm[:0]
 		}
 		h := fnv64(w)
 		dst = append(dst, h)
