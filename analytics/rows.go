@@ -30,6 +30,10 @@ type Route struct {
 	Table   string
 	Columns []string
 	Map     Mapper
+	// NewMap, if set, returns another Mapper like Map for one more
+	// goroutine: when every route has one, the sink maps a poll's records
+	// on GOMAXPROCS goroutines.
+	NewMap func() Mapper
 }
 
 // Default topics and the sink's name.
@@ -45,7 +49,8 @@ const (
 // WindowRoute maps scores.windows.v1 into worker_utility with
 // WindowMapper.
 func WindowRoute(reg *schemas.Registry, signers *Signers) Route {
-	return Route{Topic: WindowsTopic, Table: WorkerUtilityTable, Columns: WorkerUtilityColumns, Map: WindowMapper(reg, signers)}
+	return Route{Topic: WindowsTopic, Table: WorkerUtilityTable, Columns: WorkerUtilityColumns, Map: WindowMapper(reg, signers),
+		NewMap: func() Mapper { return WindowMapper(reg, signers.Clone()) }}
 }
 
 // ContributionsTopic carries fairstreampb.Contribution
@@ -57,6 +62,12 @@ func ContributionsRoute(reg *schemas.Registry, signers *Signers) Route {
 	if reg == nil {
 		reg = schemas.Builtin()
 	}
+	r := contributionsRoute(reg, signers)
+	r.NewMap = func() Mapper { return contributionsRoute(reg, signers.Clone()).Map }
+	return r
+}
+
+func contributionsRoute(reg *schemas.Registry, signers *Signers) Route {
 	return ContributionRoute(ContributionsTopic, func(rec *kgo.Record) (Contribution, error) {
 		env, err := schemas.UnmarshalEnvelope(rec.Value)
 		if err != nil {

@@ -38,6 +38,12 @@ func NewSigners(validators []string) (*Signers, error) {
 	return s, nil
 }
 
+// Clone returns a Signers with the same validators and a verifier of its
+// own, for another goroutine.
+func (s *Signers) Clone() *Signers {
+	return &Signers{allowed: s.allowed, verifier: identity.NewVerifier(1024)}
+}
+
 // Any reports whether any validly signed record is taken.
 func (s *Signers) Any() bool { return len(s.allowed) == 0 }
 

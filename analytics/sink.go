@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -148,6 +149,8 @@ type Sink struct {
 	cl      *kgo.Client
 	log     *slog.Logger
 	once    sync.Once
+	mappers [][]Mapper // per goroutine, per route
+	mapped  []mapped   // scratch, reused across polls
 }
 
 // NewSink returns a sink reading kcfg's cluster into backend. Without
@@ -194,6 +197,25 @@ func NewSink(kcfg streams.Config, backend Backend, cfg SinkConfig, opts ...SinkO
 		return nil, errors.New("analytics sink: no routes")
 	}
 	s := &Sink{cfg: cfg, backend: backend, routes: routes, byTopic: map[string]int{}, log: o.log.With("stage", SinkName)}
+	// A Mapper is for one goroutine: with a NewMap on every route, the
+	// sink maps on GOMAXPROCS goroutines, each with mappers of its own.
+	workers := runtime.GOMAXPROCS(0)
+	for _, r := range routes {
+		if r.NewMap == nil {
+			workers = 1
+		}
+	}
+	s.mappers = make([][]Mapper, workers)
+	for w := range s.mappers {
+		s.mappers[w] = make([]Mapper, len(routes))
+		for i, r := range routes {
+			if w == 0 {
+				s.mappers[w][i] = r.Map
+			} else {
+				s.mappers[w][i] = r.NewMap()
+			}
+		}
+	}
 	var topics []string
 	for i, r := range routes {
 		if r.Map == nil || len(r.Columns) == 0 {
@@ -318,24 +340,26 @@ func (s *Sink) read(ctx context.Context, flushes chan<- *batch) error {
 				s.log.Warn("fetch", "topic", topic, "partition", p, "err", err)
 			}
 		})
-		fetches.EachRecord(func(rec *kgo.Record) {
+		recs := fetches.Records()
+		mapped := s.mapAll(recs)
+		for k, rec := range recs {
 			if cur.count == 0 {
 				deadline = time.Now().Add(s.cfg.FlushInterval)
 			}
 			cur.mark(rec)
-			i, ok := s.byTopic[rec.Topic]
-			if !ok {
-				return
+			m := &mapped[k]
+			switch {
+			case m.route < 0:
+			case m.err != nil:
+				cur.dlq = append(cur.dlq, deadLetter(rec, streams.ClassDecode, m.err.Error()))
+			default:
+				cur.rows[m.route] = append(cur.rows[m.route], m.row)
+				cur.recs[m.route] = append(cur.recs[m.route], rec)
+				cur.n++
 			}
-			row, err := s.routes[i].Map(rec)
-			if err != nil {
-				cur.dlq = append(cur.dlq, deadLetter(rec, streams.ClassDecode, err.Error()))
-				return
-			}
-			cur.rows[i] = append(cur.rows[i], row)
-			cur.recs[i] = append(cur.recs[i], rec)
-			cur.n++
-		})
+		}
+		clear(mapped)
+		s.mapped = mapped[:0]
 		if cur.count > 0 && (cur.n >= s.cfg.BatchRows || !time.Now().Before(deadline)) {
 			select {
 			case flushes <- cur:
@@ -345,6 +369,55 @@ func (s *Sink) read(ctx context.Context, flushes chan<- *batch) error {
 			cur = s.newBatch()
 		}
 	}
+}
+
+// mapped is what a Mapper made of one record.
+type mapped struct {
+	route int // -1: no route for its topic
+	row   []any
+	err   error
+}
+
+// parallelMin is the fewest records worth mapping on several goroutines.
+const parallelMin = 512
+
+// mapAll maps recs, in order, on as many goroutines as the sink has
+// mappers (every route with NewMap: GOMAXPROCS), each on a contiguous
+// share.
+func (s *Sink) mapAll(recs []*kgo.Record) []mapped {
+	out := s.mapped[:0]
+	if cap(out) < len(recs) {
+		out = make([]mapped, len(recs))
+	}
+	out = out[:len(recs)]
+	run := func(w int, lo, hi int) {
+		for k := lo; k < hi; k++ {
+			rec := recs[k]
+			i, ok := s.byTopic[rec.Topic]
+			if !ok {
+				out[k] = mapped{route: -1}
+				continue
+			}
+			row, err := s.mappers[w][i](rec)
+			out[k] = mapped{route: i, row: row, err: err}
+		}
+	}
+	workers := len(s.mappers)
+	if workers == 1 || len(recs) < parallelMin {
+		run(0, 0, len(recs))
+		return out
+	}
+	var wg sync.WaitGroup
+	share := (len(recs) + workers - 1) / workers
+	for w := range workers {
+		lo, hi := w*share, min((w+1)*share, len(recs))
+		if lo >= hi {
+			break
+		}
+		wg.Go(func() { run(w, lo, hi) })
+	}
+	wg.Wait()
+	return out
 }
 
 // write inserts a batch's rows, dead-letters its rejects and commits its
