@@ -1,6 +1,7 @@
 package validator
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -187,28 +188,7 @@ func recPos(r *kgo.Record) pos {
 }
 
 func (a pos) compare(b pos) int {
-	if a.ms != b.ms {
-		if a.ms < b.ms {
-			return -1
-		}
-		return 1
-	}
-	if c := strings.Compare(a.topic, b.topic); c != 0 {
-		return c
-	}
-	if a.part != b.part {
-		if a.part < b.part {
-			return -1
-		}
-		return 1
-	}
-	if a.off != b.off {
-		if a.off < b.off {
-			return -1
-		}
-		return 1
-	}
-	return 0
+	return cmp.Or(cmp.Compare(a.ms, b.ms), strings.Compare(a.topic, b.topic), cmp.Compare(a.part, b.part), cmp.Compare(a.off, b.off))
 }
 
 func (p *Processor) run(ctx context.Context) error {
