@@ -529,6 +529,7 @@ type vloop struct {
 	batch      []outRec
 	lastCommit time.Time
 	lastLog    time.Time
+	lastRead   int64 // l.read when progress was last logged
 }
 
 // replaying reports whether the outputs of the record at p are on the log.
@@ -834,11 +835,13 @@ func (l *vloop) commit(ctx context.Context, force bool) error {
 	return nil
 }
 
+// progress logs every 10 seconds while records come (or the replay
+// runs); a quiet validator stays quiet.
 func (l *vloop) progress(now time.Time) {
-	if now.Sub(l.lastLog) < 10*time.Second {
+	if now.Sub(l.lastLog) < 10*time.Second || (l.replayDone && l.read == l.lastRead) {
 		return
 	}
-	l.lastLog = now
+	l.lastLog, l.lastRead = now, l.read
 	st := l.s.Stats()
 	state := "live"
 	if !l.replayDone {
