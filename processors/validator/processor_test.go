@@ -7,14 +7,17 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/fairstream/fairstream/connectors/identity"
+	"github.com/fairstream/fairstream/internal/testenv"
 	"github.com/fairstream/fairstream/schemas"
 	"github.com/fairstream/fairstream/schemas/fairstreampb"
 	"github.com/fairstream/fairstream/streams"
@@ -42,7 +45,13 @@ type procWorld struct {
 }
 
 func newProcWorld(t *testing.T, start time.Time, offset int) *procWorld {
-	h, d, f := newWorker(t, "honest"), newWorker(t, "duplicator"), newWorker(t, "fabricator")
+	return newTaggedWorld(t, start, offset, "")
+}
+
+// newTaggedWorld is newProcWorld with workers of keys of their own (tag
+// names them).
+func newTaggedWorld(t *testing.T, start time.Time, offset int, tag string) *procWorld {
+	h, d, f := newWorker(t, "honest"+tag), newWorker(t, "duplicator"+tag), newWorker(t, "fabricator"+tag)
 	w := &procWorld{truth: newTruth(), honest: h.id.Address(), duplicator: d.id.Address(), fabricator: f.id.Address()}
 	var hr, dr, fr []tweetRec
 	rh, rf := rand.New(rand.NewPCG(uint64(offset), 1)), rand.New(rand.NewPCG(uint64(offset), 2))
@@ -503,5 +512,69 @@ func TestProcessorCountsLateRecords(t *testing.T) {
 	}
 	if lateCount != 1 {
 		t.Errorf("fairstream_validator_events_total{outcome=\"late\"} = %v, want 1", lateCount)
+	}
+}
+
+// TestProcessorOnKafka runs the processor against the Apache Kafka broker
+// (FAIRSTREAM_KAFKA_BROKERS): real transactions, last stable offsets and
+// transaction markers. The broker keeps what earlier runs wrote, so this
+// run's workers, records and validator ID are its own, and the windows of
+// other workers are left aside.
+func TestProcessorOnKafka(t *testing.T) {
+	brokers := testenv.Require(t, "kafka", "FAIRSTREAM_KAFKA_BROKERS")
+	kcfg := streams.DefaultConfig()
+	kcfg.Brokers = strings.Split(brokers, ",")
+	kcfg.ReplicationFactor = 1
+	cl, err := streams.NewClient(kcfg, "validator-test-admin")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = streams.EnsureTopics(t.Context(), kadm.NewClient(cl), 1, streams.DefaultCatalog().Topics()...)
+	cl.Close()
+	if err != nil {
+		t.Fatal(err)
+	}
+	run := time.Now().UnixNano()
+	tag := fmt.Sprintf("-kafka-%d", run)
+	start := time.Now().Add(-2 * time.Hour).Truncate(10 * time.Minute)
+	w := newTaggedWorld(t, start, int(run%1_000_000)*1000, tag)
+	produceLog(t, kcfg, w.log)
+	cfg := procConfig()
+	cfg.ValidatorID = "test" + tag
+	cfg.MergeHold = time.Second
+	mine := func(ws []windowRec) []windowRec {
+		var out []windowRec
+		for _, r := range ws {
+			if g := r.w.GetWorker(); (g == w.honest || g == w.duplicator || g == w.fabricator) && r.w.GetValidator() == cfg.ValidatorID {
+				out = append(out, r)
+			}
+		}
+		return out
+	}
+	ws := mine(runProcessor(t, kcfg, cfg, w.truth, func(ws []windowRec) bool { return settled(mine(ws)) }))
+	byWorker := map[string]*total{}
+	for _, win := range latestWindows(ws) {
+		tt := byWorker[win.GetWorker()]
+		if tt == nil {
+			tt = &total{}
+			byWorker[win.GetWorker()] = tt
+		}
+		tt.records += win.GetRecords()
+		tt.unique += win.GetUniqueRecords()
+		tt.utility += win.GetUtility()
+		tt.mismatched += win.GetMismatched()
+	}
+	h, d, f := byWorker[w.honest], byWorker[w.duplicator], byWorker[w.fabricator]
+	if h == nil || d == nil || f == nil {
+		t.Fatalf("windows per worker: %v", byWorker)
+	}
+	t.Logf("on Kafka: honest %+v; duplicator %+v; fabricator %+v", *h, *d, *f)
+	if h.records != 60 || h.unique != 60 || h.utility <= 0 || d.unique != 0 || d.utility != 0 || f.mismatched == 0 || f.utility != 0 {
+		t.Errorf("scores on Kafka: honest %+v, duplicator %+v, fabricator %+v", *h, *d, *f)
+	}
+	// A restart replays everything and writes no window twice.
+	again := mine(runProcessor(t, kcfg, cfg, w.truth, func(ws []windowRec) bool { return settled(mine(ws)) }))
+	if len(again) != len(ws) {
+		t.Errorf("after a restart %d window records of this run, before %d", len(again), len(ws))
 	}
 }
