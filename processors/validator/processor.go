@@ -529,7 +529,7 @@ type vloop struct {
 	batch      []outRec
 	lastCommit time.Time
 	lastLog    time.Time
-	lastRead   int64 // l.read when progress was last logged
+	lastEvents int64 // the scorer's events when progress was last logged
 }
 
 // replaying reports whether the outputs of the record at p are on the log.
@@ -838,11 +838,11 @@ func (l *vloop) commit(ctx context.Context, force bool) error {
 // progress logs every 10 seconds while records come (or the replay
 // runs); a quiet validator stays quiet.
 func (l *vloop) progress(now time.Time) {
-	if now.Sub(l.lastLog) < 10*time.Second || (l.replayDone && l.read == l.lastRead) {
+	st := l.s.Stats()
+	if now.Sub(l.lastLog) < 10*time.Second || (l.replayDone && st.Events == l.lastEvents) {
 		return
 	}
-	l.lastLog, l.lastRead = now, l.read
-	st := l.s.Stats()
+	l.lastLog, l.lastEvents = now, st.Events
 	state := "live"
 	if !l.replayDone {
 		state = "replaying"

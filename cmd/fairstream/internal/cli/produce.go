@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	"github.com/fairstream/fairstream/connectors/identity"
 	"github.com/fairstream/fairstream/schemas"
 	"github.com/fairstream/fairstream/streams"
 )
@@ -24,6 +25,7 @@ const maxLine = 64 << 20
 
 func (a *app) produceCmd() *cobra.Command {
 	var meta struct{ source, worker, key, correlation string }
+	var sign bool
 	cmd := &cobra.Command{
 		Use:   "produce TOPIC",
 		Short: "Write JSON lines from stdin to a topic, validated against its payload type",
@@ -35,7 +37,11 @@ the field names of schemas/proto (for raw.web.v1, a RawWebPage:
 or a whole envelope as 'fairstream tail --json' prints it ({"type":...,"payload":{...}}).
 
 Each bad line is reported with its line number and not sent; the other lines
-are sent. The exit status is 1 if any line was bad or any write failed.`,
+are sent. The exit status is 1 if any line was bad or any write failed.
+
+With --sign every event is signed with the worker key (worker.key_file,
+passphrase from FAIRSTREAM_WORKER_PASSPHRASE), as a connector signs what it
+publishes, so the validator scores it as that worker's contribution.`,
 		Example: `  echo '{"url":"https://example.org/","status_code":200,"content_type":"text/html","body":"PGgxPkhpPC9oMT4="}' | fairstream produce raw.web.v1
   fairstream tail raw.web.v1 --json --follow=false | fairstream produce raw.web.v1`,
 		Args: cobra.ExactArgs(1),
@@ -43,7 +49,15 @@ are sent. The exit status is 1 if any line was bad or any write failed.`,
 			if err := a.setup(); err != nil {
 				return err
 			}
-			return a.produce(cmd.Context(), args[0], schemas.Meta{Source: meta.source, Worker: meta.worker, Key: meta.key, CorrelationID: meta.correlation})
+			var signer *identity.Identity
+			if sign {
+				id, err := a.loadIdentity()
+				if err != nil {
+					return err
+				}
+				signer = id
+			}
+			return a.produce(cmd.Context(), args[0], schemas.Meta{Source: meta.source, Worker: meta.worker, Key: meta.key, CorrelationID: meta.correlation}, signer)
 		},
 	}
 	fs := cmd.Flags()
@@ -51,10 +65,11 @@ are sent. The exit status is 1 if any line was bad or any write failed.`,
 	fs.StringVar(&meta.worker, "worker", "", "envelope worker ID of bare payloads")
 	fs.StringVar(&meta.key, "key", "", "partition key of every event (default: the envelope's key, or the payload field the topic is keyed by)")
 	fs.StringVar(&meta.correlation, "correlation-id", "", "correlation ID of bare payloads")
+	fs.BoolVar(&sign, "sign", false, "sign every event with the worker key (it becomes the events' worker)")
 	return cmd
 }
 
-func (a *app) produce(ctx context.Context, topic string, meta schemas.Meta) error {
+func (a *app) produce(ctx context.Context, topic string, meta schemas.Meta, signer *identity.Identity) error {
 	t, err := streams.DefaultCatalog().Lookup(topic)
 	if err != nil {
 		return exitError{exitUsage, err}
@@ -88,6 +103,9 @@ func (a *app) produce(ctx context.Context, topic string, meta schemas.Meta) erro
 			continue
 		}
 		env, err := envelopeFromLine(reg, t, raw, meta)
+		if err == nil && signer != nil {
+			err = signer.Sign(env)
+		}
 		if err != nil {
 			bad.Add(1)
 			fmt.Fprintf(a.stderr, "line %d: %v\n", line, err)

@@ -123,6 +123,7 @@ deploy/config/fairstream.example.yaml and 'fairstream config print'.`,
 		a.tailCmd(),
 		a.searchCmd(),
 		a.sqlCmd(),
+		a.analyticsCmd(),
 		a.configCmd(),
 		a.versionCmd(),
 	)
