@@ -304,9 +304,14 @@ func (p *Processor) readCheckpoint(ctx context.Context) (*fairstreampb.Validator
 		if err != nil {
 			return fmt.Errorf("checkpoint at offset %d: %w", rec.Offset, err)
 		}
+		if err := identity.Verify(env); err != nil {
+			p.log.Warn("validator: a checkpoint that does not verify is ignored", "offset", rec.Offset, "err", err)
+			return nil
+		}
 		if env.GetWorker() != p.id.Address() {
-			return fmt.Errorf("checkpoint at offset %d was written by %s, not by this validator's key %s: two validators share the ID %q",
-				rec.Offset, env.GetWorker(), p.id.Address(), p.cfg.ValidatorID)
+			return fmt.Errorf("the checkpoint at offset %d of %s was written by %s, not by this validator's key %s: the key changed, or "+
+				"two validators share the ID %q; restore the key that wrote it, or give this validator another validator.validator_id "+
+				"(FAIRSTREAM_VALIDATOR_VALIDATOR_ID)", rec.Offset, CheckpointsTopic, env.GetWorker(), p.id.Address(), p.cfg.ValidatorID)
 		}
 		c := &fairstreampb.ValidatorCheckpoint{}
 		if err := p.types.DecodeInto(env, c); err != nil {

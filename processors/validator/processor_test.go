@@ -578,3 +578,24 @@ func TestProcessorOnKafka(t *testing.T) {
 		t.Errorf("after a restart %d window records of this run, before %d", len(again), len(ws))
 	}
 }
+
+// TestProcessorRefusesAnotherKeysCheckpoint: a validator whose key is not
+// the one that wrote its ID's checkpoint stops and says what to do, rather
+// than take over another validator's outputs.
+func TestProcessorRefusesAnotherKeysCheckpoint(t *testing.T) {
+	kcfg := startBroker(t)
+	w := newProcWorld(t, time.Now().Add(-2*time.Hour).Truncate(10*time.Minute), 0)
+	produceLog(t, kcfg, w.log)
+	runProcessor(t, kcfg, procConfig(), w.truth, settled)
+	p, err := NewProcessor(kcfg, procConfig(), newWorker(t, "another validator").id, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(t.Context(), time.Minute)
+	defer cancel()
+	err = p.Run(ctx)
+	if err == nil || !strings.Contains(err.Error(), "validator.validator_id") {
+		t.Fatalf("Run with another key: %v", err)
+	}
+	t.Log(err)
+}
