@@ -581,6 +581,11 @@ func (l *vloop) record(ctx context.Context, rec *kgo.Record) error {
 	if !strings.HasPrefix(env.GetType(), "raw.") {
 		return nil // job statuses count in windows, not as contributions
 	}
+	if errors.Is(a.Err, identity.ErrBadSignature) {
+		// Not the claimed worker's, and its event ID may be another
+		// record's: a contribution row would overwrite that record's.
+		return nil
+	}
 	c := &fairstreampb.Contribution{
 		EventId: env.GetId(), Worker: env.GetWorker(), Source: env.GetSource(), EventType: env.GetType(),
 		EventTime: env.GetTime(), Ingested: timestamppb.New(rec.Timestamp), Bytes: int64(len(env.GetPayload())),

@@ -15,6 +15,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/fairstream/fairstream/connectors/identity"
 	"github.com/fairstream/fairstream/internal/testenv"
@@ -598,4 +599,44 @@ func TestProcessorRefusesAnotherKeysCheckpoint(t *testing.T) {
 		t.Fatalf("Run with another key: %v", err)
 	}
 	t.Log(err)
+}
+
+// TestProcessorForgeryWritesNoContribution: a record whose signature does
+// not verify is counted (invalid) but writes no contribution row, which
+// would otherwise replace the row of the record whose event ID it copies.
+func TestProcessorForgeryWritesNoContribution(t *testing.T) {
+	kcfg := startBroker(t)
+	w := newProcWorld(t, time.Now().Add(-2*time.Hour).Truncate(10*time.Minute), 0)
+	victim := w.log[0]
+	forged := proto.CloneOf(victim.env)
+	forged.Payload = append(slices.Clone(forged.Payload), 0) // the content hash no longer matches
+	log := append(slices.Clone(w.log), logEntry{env: forged, ingested: victim.ingested.Add(time.Second)})
+	sortLog(log)
+	produceLog(t, kcfg, log)
+	runProcessor(t, kcfg, procConfig(), w.truth, settled)
+	rows := 0
+	err := streams.ReadToEnd(t.Context(), kcfg, ContributionsTopic, func(rec *kgo.Record) error {
+		if string(rec.Key) != victim.env.GetId() {
+			return nil
+		}
+		env, err := schemas.UnmarshalEnvelope(rec.Value)
+		if err != nil {
+			return err
+		}
+		c := &fairstreampb.Contribution{}
+		if err := schemas.Builtin().DecodeInto(env, c); err != nil {
+			return err
+		}
+		if !c.GetValid() {
+			t.Errorf("a contribution row of the forgery: %v", c)
+		}
+		rows++
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rows == 0 {
+		t.Fatal("the victim's contribution is missing")
+	}
 }
