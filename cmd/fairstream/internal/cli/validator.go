@@ -56,8 +56,10 @@ func validatorDef() processorDef {
 func (a *app) loadValidatorIdentity(create bool) (*identity.Identity, error) {
 	path := a.cfg.validatorKeyFile()
 	pass := a.cfg.Validator.Identity.Passphrase
-	if pass == "" && create {
-		// Dev only: a key `make run` can make and reopen with no setup.
+	if pass == "" {
+		// The key `fairstream dev` makes when no passphrase is set, so
+		// that `make run` needs no setup (and `keys show --validator`
+		// opens it).
 		pass = devValidatorPassphrase
 	}
 	id, err := identity.Load(path, pass)
@@ -78,7 +80,10 @@ func (a *app) loadValidatorIdentity(create bool) (*identity.Identity, error) {
 		if errors.Is(err, identity.ErrNoKey) {
 			return nil, exitError{exitUsage, fmt.Errorf("%w: the validator signs its windows with its own key; create it with `fairstream keys gen --validator` (validator.identity.key_file names another file)", err)}
 		}
-		return nil, exitError{exitUsage, fmt.Errorf("validator key: %w", err)}
+		if a.cfg.Validator.Identity.Passphrase == "" {
+			return nil, exitError{exitUsage, fmt.Errorf("validator key %s: %w (set FAIRSTREAM_VALIDATOR_IDENTITY_PASSPHRASE to its passphrase)", path, err)}
+		}
+		return nil, exitError{exitUsage, fmt.Errorf("validator key %s: %w", path, err)}
 	}
 	return id, nil
 }
