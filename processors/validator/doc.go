@@ -12,6 +12,12 @@
 // order give the same windows, byte for byte (Envelope derives the output
 // IDs and times from the window), so replaying the log rebuilds the scores.
 //
+// Processor runs a Scorer on the bus (fairstream validator run): it merges
+// its inputs, its own verdicts and its watermark ticks in one order read
+// from the log, so a replay writes byte-identical windows; it re-fetches
+// samples through the connectors (FromConnector) and writes windows,
+// contributions, verdicts and a checkpoint in Kafka transactions.
+//
 // # Windows
 //
 // Tumbling windows of event time per worker (window, 10 minutes, aligned on
