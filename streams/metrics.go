@@ -59,23 +59,29 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 
 func newCounter(r prometheus.Registerer, o prometheus.CounterOpts, labels ...string) *prometheus.CounterVec {
 	v := prometheus.NewCounterVec(o, labels)
-	return registerOrExisting(r, v)
+	return Register(r, v)
 }
 
 func newHistogram(r prometheus.Registerer, o prometheus.HistogramOpts, labels ...string) *prometheus.HistogramVec {
 	v := prometheus.NewHistogramVec(o, labels)
-	return registerOrExisting(r, v)
+	return Register(r, v)
 }
 
-// registerOrExisting lets two Metrics share one registry.
-func registerOrExisting[C prometheus.Collector](r prometheus.Registerer, c C) C {
+// Register registers c with r and returns it, or the collector already
+// registered under its name, so that two components (or two runs of one)
+// can share a registry. A nil r registers nothing. A clash of names with
+// another kind of collector is a programming error: it panics.
+func Register[C prometheus.Collector](r prometheus.Registerer, c C) C {
+	if r == nil {
+		return c
+	}
 	if err := r.Register(c); err != nil {
 		if are, ok := err.(prometheus.AlreadyRegisteredError); ok {
 			if existing, ok := are.ExistingCollector.(C); ok {
 				return existing
 			}
 		}
-		panic(err) // a metric name clash is a programming error
+		panic(err)
 	}
 	return c
 }

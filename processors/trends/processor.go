@@ -436,32 +436,15 @@ type metrics struct {
 
 func newMetrics(reg prometheus.Registerer) *metrics {
 	return &metrics{
-		documents: register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+		documents: streams.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "fairstream_trends_documents_total", Help: "Documents counted in trend windows."})),
-		late: register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+		late: streams.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "fairstream_trends_late_dropped_total", Help: "Documents later than the allowed lateness, left out of the trends (never out of the log)."})),
-		snapshots: register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+		snapshots: streams.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "fairstream_trends_snapshots_total", Help: "Trend snapshots written, revisions included."})),
-		skipped: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		skipped: streams.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fairstream_trends_skipped_total", Help: "Input records that do not decode as documents, by reason."}, []string{"reason"})),
-		watermark: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+		watermark: streams.Register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "fairstream_trends_watermark_seconds", Help: "The trends watermark, as Unix seconds of event time."})),
 	}
-}
-
-// register registers c with reg (if any), reusing a collector already
-// registered under the same name.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if reg == nil {
-		return c
-	}
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-	}
-	return c
 }

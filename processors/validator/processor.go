@@ -911,42 +911,25 @@ type procMetrics struct {
 
 func newProcMetrics(reg prometheus.Registerer) *procMetrics {
 	return &procMetrics{
-		events: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		events: streams.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fairstream_validator_events_total", Help: "Input records scored, by outcome: valid, invalid (schema or signature), late (after the allowed lateness: kept in the log, not scored), unattributed (no worker)."}, []string{"outcome"})),
-		skipped: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		skipped: streams.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fairstream_validator_skipped_total", Help: "Input records that could not be read at all, by reason."}, []string{"reason"})),
-		verdicts: register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
+		verdicts: streams.Register(reg, prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "fairstream_validator_verdicts_total", Help: "Re-fetch verdicts scored, by result."}, []string{"result"})),
-		windows: register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+		windows: streams.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "fairstream_validator_windows_total", Help: "Worker windows written, revisions included."})),
-		outputs: register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+		outputs: streams.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "fairstream_validator_outputs_total", Help: "Records committed to the validator's output topics (checkpoints excluded)."})),
-		queueFull: register(reg, prometheus.NewCounter(prometheus.CounterOpts{
+		queueFull: streams.Register(reg, prometheus.NewCounter(prometheus.CounterOpts{
 			Name: "fairstream_validator_refetch_queue_full_total", Help: "Samples made unverifiable because the re-fetch queue was full."})),
-		pending: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+		pending: streams.Register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "fairstream_validator_samples_pending", Help: "Sampled records waiting for their verdict."})),
-		replaying: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+		replaying: streams.Register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "fairstream_validator_replaying", Help: "1 while the validator replays its inputs to rebuild its state."})),
-		watermark: register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
+		watermark: streams.Register(reg, prometheus.NewGauge(prometheus.GaugeOpts{
 			Name: "fairstream_validator_watermark_seconds", Help: "The scorer's watermark, as Unix seconds."})),
-		commitSeconds: register(reg, prometheus.NewHistogram(prometheus.HistogramOpts{
+		commitSeconds: streams.Register(reg, prometheus.NewHistogram(prometheus.HistogramOpts{
 			Name: "fairstream_validator_commit_seconds", Help: "Time to commit one transaction of outputs.", Buckets: prometheus.DefBuckets})),
 	}
-}
-
-// register registers c with reg (if any), reusing a collector already
-// registered under the same name.
-func register[C prometheus.Collector](reg prometheus.Registerer, c C) C {
-	if reg == nil {
-		return c
-	}
-	if err := reg.Register(c); err != nil {
-		var are prometheus.AlreadyRegisteredError
-		if errors.As(err, &are) {
-			if existing, ok := are.ExistingCollector.(C); ok {
-				return existing
-			}
-		}
-	}
-	return c
 }

@@ -137,16 +137,20 @@ func (a *app) runDev(cmd *cobra.Command) error {
 		runners = append(runners, rs...)
 	}
 
+	// The validators among the processors (their keys' addresses).
+	var validators []string
+	for _, r := range runners {
+		if v, ok := r.(interface{ Address() string }); ok {
+			validators = append(validators, v.Address())
+		}
+	}
+
 	// Validator windows land in the analytics tables; the sink takes the
 	// dev validator's unless told which validators to trust.
 	if backend != nil {
 		scfg := a.cfg.Analytics.Sink
 		if len(scfg.Validators) == 0 {
-			for _, r := range runners {
-				if v, ok := r.(interface{ Address() string }); ok {
-					scfg.Validators = append(scfg.Validators, v.Address())
-				}
-			}
+			scfg.Validators = validators
 		}
 		sink, err := analytics.NewSink(a.cfg.Kafka, backend, scfg,
 			analytics.WithSinkLogger(a.log), analytics.WithStreamOptions(a.streamOpts()...))
@@ -182,10 +186,8 @@ func (a *app) runDev(cmd *cobra.Command) error {
 		s := r.Spec()
 		fmt.Fprintf(out, "  processor      %-24s %v -> %v\n", s.Name, s.Inputs, s.Outputs)
 	}
-	for _, r := range runners {
-		if v, ok := r.(interface{ Address() string }); ok {
-			fmt.Fprintf(out, "  validator      %-24s key %s\n", v.Address(), cfg.validatorKeyFile())
-		}
+	for _, v := range validators {
+		fmt.Fprintf(out, "  validator      %-24s key %s\n", v, cfg.validatorKeyFile())
 	}
 	for _, d := range disabled {
 		fmt.Fprintf(out, "  processor      %s\n", d)
